@@ -1,0 +1,174 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../shared/config/schema";
+import { ConfigError } from "../../shared/errors";
+
+const b64 = (n: number, fill = 7) =>
+  Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + fill) % 256)).toString("base64");
+const VALID = {
+  JWT_SECRET: "k3Jd9sL2mQ8vX1zR7tY4uW6pN0aB5cE!",
+  ENCRYPTION_KEY: b64(32),
+  EMAIL_SALT: "p0Q9w8E7r6T5y4U3i2O1-blind-index",
+};
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    parseConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("configuration", () => {
+  it("parses a minimal development environment with the documented defaults", () => {
+    const config = parseConfig(VALID);
+    expect(config.environment).toBe("development");
+    expect(config.userKinds).toEqual(["User1", "User2"]);
+    expect(config.jwt).toMatchObject({ algorithm: "HS256", accessTokenTtlSeconds: 1800 });
+    expect(config.password).toMatchObject({
+      memoryKiB: 19456,
+      iterations: 2,
+      parallelism: 1,
+      backend: "auto",
+    });
+    expect(config.encryption.activeKeyId).toBe("k1");
+    expect(config.encryption.keys[0]?.key).toHaveLength(32);
+    expect(config.appUrl).toBe("http://localhost:8000");
+    expect(config.store.sqlitePath).toBe(".data/users.sqlite");
+  });
+
+  it("accepts the seed's variable names (REDIS_HOST/PORT, APP_DOMAIN, MAIL_FROM_NAME, base64url keys)", () => {
+    const config = parseConfig({
+      ...VALID,
+      ENCRYPTION_KEY: Buffer.from(b64(32), "base64").toString("base64url"),
+      REDIS_HOST: "cache.internal",
+      REDIS_PORT: "6380",
+      APP_DOMAIN: "auth.example.com",
+      MAIL_FROM: "auth@example.com",
+      MAIL_FROM_NAME: "Example Auth",
+      USER_KINDS: "Customer, Staff",
+    });
+    expect(config.redis.url).toBe("redis://cache.internal:6380");
+    expect(config.appUrl).toBe("https://auth.example.com");
+    expect(config.mail).toMatchObject({ from: "auth@example.com", fromName: "Example Auth" });
+    expect(config.userKinds).toEqual(["Customer", "Staff"]);
+  });
+
+  it("names every missing required variable in one error", () => {
+    const problems = problemsOf({});
+    expect(problems.map((p) => p.split(":")[0])).toEqual(
+      expect.arrayContaining(["JWT_SECRET", "ENCRYPTION_KEY", "EMAIL_SALT"]),
+    );
+    expect(problems.join("\n")).toMatch(/JWT_SECRET: required/);
+  });
+
+  it.each([
+    ["JWT_SECRET", "short", /at least 32 bytes/],
+    ["ENCRYPTION_KEY", b64(16), /32 random bytes/],
+    ["ENCRYPTION_KEY", "not base64 !!", /32 random bytes/],
+    ["EMAIL_SALT", "tiny", /at least 16 bytes/],
+    ["JWT_ALGORITHM", "none", /expected one of/i],
+    ["PORT", "70000", /integer from 1 to 65535/],
+    ["ARGON2_MEMORY_KIB", "12", /integer from 1024/],
+    ["USER_KINDS", "User1,../etc", /bad: "..\/etc"/],
+    ["USER_KINDS", "User1,user1", /duplicate/],
+    ["USER_KINDS", "health", /reserved/],
+    ["MONGO_URL", "http://db", /mongodb:\/\//],
+    ["TWILIO_NUMBER", "555-1234", /E\.164/],
+    ["APP_URL", "ftp://x", /http\(s\) URL/],
+    ["MAIL_FROM", "nobody", /email address/],
+    ["ENCRYPTION_ACTIVE_KEY_ID", "k9", /must name one of/],
+    ["CORS_ORIGINS", "https://a.example/path", /not an origin/],
+  ])("rejects a malformed %s, naming it and what it expects", (name, value, expected) => {
+    const problems = problemsOf({ ...VALID, [name]: value });
+    const mine = problems.filter((p) => p.startsWith(`${name}:`));
+    expect(mine.length, problems.join("\n")).toBeGreaterThan(0);
+    expect(mine.join("\n")).toMatch(expected);
+  });
+
+  it("reports several bad variables together", () => {
+    const problems = problemsOf({ ...VALID, PORT: "x", LOG_LEVEL: "loud", JWT_SECRET: "short" });
+    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["JWT_SECRET", "LOG_LEVEL", "PORT"]);
+  });
+
+  it("never lets the blind-index key equal the encryption key", () => {
+    expect(problemsOf({ ...VALID, EMAIL_SALT: VALID.ENCRYPTION_KEY }).join()).toMatch(
+      /EMAIL_SALT: must differ/,
+    );
+  });
+
+  it("reads a key ring with several keys and an active id", () => {
+    const config = parseConfig({
+      ...VALID,
+      ENCRYPTION_KEY: undefined,
+      ENCRYPTION_KEYS: `k1:${b64(32, 1)},k2:${b64(32, 2)}`,
+    });
+    expect(config.encryption.keys.map((k) => k.id)).toEqual(["k1", "k2"]);
+    expect(config.encryption.activeKeyId).toBe("k2");
+    const pinned = parseConfig({
+      ...VALID,
+      ENCRYPTION_KEYS: `k1:${b64(32, 1)},k2:${b64(32, 2)}`,
+      ENCRYPTION_ACTIVE_KEY_ID: "k1",
+    });
+    expect(pinned.encryption.activeKeyId).toBe("k1");
+  });
+
+  it("requires a private JWK for asymmetric algorithms", () => {
+    expect(problemsOf({ ...VALID, JWT_ALGORITHM: "EdDSA" }).join()).toMatch(
+      /JWT_PRIVATE_JWK: required for EdDSA/,
+    );
+  });
+
+  describe("production", () => {
+    const production = {
+      ENVIRONMENT: "production",
+      APP_URL: "https://auth.example.com",
+      JWT_SECRET: "Zq8#vN2$kL5@wR9!tY3^mB6&xC1*pD4%",
+      ENCRYPTION_KEY: b64(32),
+      EMAIL_SALT: "Hf7&Jk2*Lm9#Qw4!Er6^Ty1@Ui8$Op3%",
+      UPSTASH_REDIS_REST_URL: "https://eu1.upstash.io",
+      UPSTASH_REDIS_REST_TOKEN: "tok",
+      MONGO_URL: "mongodb+srv://cluster.example.net",
+      QSTASH_TOKEN: "q",
+      QSTASH_CURRENT_SIGNING_KEY: "sig_a",
+      QSTASH_NEXT_SIGNING_KEY: "sig_b",
+      RESEND_API_KEY: "re_x",
+      TWILIO_SID: "AC1",
+      TWILIO_AUTH_TOKEN: "t",
+      TWILIO_NUMBER: "+15551234567",
+    };
+
+    it("accepts a complete production environment", () => {
+      expect(parseConfig(production).environment).toBe("production");
+    });
+
+    it.each([
+      ["JWT_SECRET", "changeme-changeme-changeme-changeme"],
+      ["JWT_SECRET", "a".repeat(40)],
+      ["JWT_SECRET", "your-secret-key-your-secret-key-xx"],
+      ["EMAIL_SALT", "0123456789abcdef"],
+      ["EMAIL_SALT", "example-salt-example-salt-example"],
+    ])("refuses the weak or placeholder secret %s=%s", (name, value) => {
+      expect(problemsOf({ ...production, [name]: value }).join("\n")).toMatch(
+        new RegExp(`${name}: .*(weak|short)`),
+      );
+    });
+
+    it("refuses plain http and missing cloud services, naming each", () => {
+      const problems = problemsOf({
+        ...production,
+        APP_URL: "http://auth.example.com",
+        MONGO_URL: undefined,
+        RESEND_API_KEY: undefined,
+      });
+      expect(problems.join("\n")).toMatch(/APP_URL: must be an https URL/);
+      expect(problems.join("\n")).toMatch(/MONGO_URL: required in production/);
+      expect(problems.join("\n")).toMatch(/RESEND_API_KEY: required in production/);
+    });
+
+    it("refuses a wildcard CORS origin", () => {
+      expect(problemsOf({ ...production, CORS_ORIGINS: "*" }).join()).toMatch(/CORS_ORIGINS/);
+    });
+  });
+});
