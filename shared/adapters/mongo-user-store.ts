@@ -1,0 +1,207 @@
+/**
+ * MongoDB adapter of the {@link UserStore} port (official `mongodb` driver v7), the production store.
+ *
+ * Serverless notes: the `MongoClient` is cached at module level per connection URL, so warm Lambda
+ * invocations reuse its pool instead of reconnecting; the pool is small because one Lambda instance
+ * serves one request at a time; server selection fails fast so `/health` and requests report a down
+ * database instead of hanging until the function times out. The unique index on `emailIndex` is
+ * created once per container per collection, before the first insert.
+ *
+ * Injection: every filter is built here from port-typed strings and numbers, never from a caller
+ * object, and ids/indexes are checked with `typeof === "string"` at run time, so an operator such
+ * as `{"$ne": null}` cannot reach a query (OWASP NoSQL injection).
+ *
+ * Node-only: functions using it are `node` in the manifest.
+ */
+import { type Collection, MongoClient, type MongoClientOptions } from "mongodb";
+import type { UpdateResult, UserStore } from "../ports/user-store";
+import {
+  collectionNameOf,
+  duplicateCodeOf,
+  EMAIL_INDEX_NAME,
+  fromUserDoc,
+  toSetDoc,
+  toUserDoc,
+  type UserDoc,
+} from "./mongo-user-doc";
+import {
+  assertKnownKind,
+  assertString,
+  assertUserRecord,
+  assertVersion,
+  keysetPages,
+  validateKinds,
+  validatePageSize,
+} from "./user-record-guards";
+
+/** Options of {@link createMongoUserStore}. */
+export interface MongoUserStoreOptions {
+  /** Connection string (`MONGO_URL`), e.g. `mongodb+srv://…`. Key of the per-container client cache. */
+  url: string;
+  /** Database holding the `users_<kind>` collections. */
+  dbName: string;
+  /** User kinds served, each matching `USER_KIND_PATTERN`; one collection per kind. */
+  kinds: string[];
+  /** A client owned by the caller; when given it is used instead of the cache and `close()` leaves it open. */
+  client?: MongoClient;
+  /** Documents per page of {@link UserStore.emailIndexes}. @default 500 */
+  emailIndexPageSize?: number;
+}
+
+/** Client settings for Lambda: few connections per instance, fail fast when no server is reachable. */
+export const MONGO_CLIENT_OPTIONS = {
+  appName: "serverless-auth",
+  maxPoolSize: 5,
+  minPoolSize: 0,
+  maxIdleTimeMS: 60_000,
+  serverSelectionTimeoutMS: 5_000,
+  connectTimeoutMS: 5_000,
+} as const satisfies MongoClientOptions;
+
+/** Per-container clients by URL, with the number of open stores using each. */
+const clients = new Map<string, { client: MongoClient; users: number }>();
+
+/** Per-container index creation by `url|db|collection`: runs once, retried if it failed. */
+const indexesReady = new Map<string, Promise<void>>();
+
+/** The cached client of `url`, created (not yet connected: the driver connects on first use) if absent. */
+function acquireClient(url: string): MongoClient {
+  let entry = clients.get(url);
+  if (entry === undefined) {
+    entry = { client: new MongoClient(url, MONGO_CLIENT_OPTIONS), users: 0 };
+    clients.set(url, entry);
+  }
+  entry.users += 1;
+  return entry.client;
+}
+
+/** Releases one use of a cached client; closes it when no store uses it any more. */
+async function releaseClient(url: string, client: MongoClient): Promise<void> {
+  const entry = clients.get(url);
+  if (entry === undefined || entry.client !== client) return;
+  entry.users -= 1;
+  if (entry.users > 0) return;
+  clients.delete(url);
+  await client.close();
+}
+
+/**
+ * Creates a {@link UserStore} on MongoDB: collection `users_<kind>` per kind, `_id` = record id,
+ * a unique index on `emailIndex`. `create` maps E11000 to `duplicate_email`/`duplicate_id`;
+ * `update` is one `findOneAndUpdate({_id, version}, {$set, $inc: {version: 1}})` (compare-and-set),
+ * followed on a miss by an existence check to tell `conflict` from `not_found`.
+ * Methods reject with a plain Error for an unknown kind and a TypeError for a mistyped argument
+ * (programming errors); driver faults (e.g. `MongoServerSelectionError`) propagate.
+ *
+ * @throws Error at construction for an invalid or duplicate kind, or an empty `url`/`dbName`.
+ * @example
+ * const store = createMongoUserStore({ url: env.MONGO_URL, dbName: "auth", kinds: ["User1", "User2"] });
+ */
+export function createMongoUserStore(opts: MongoUserStoreOptions): UserStore {
+  const kinds = validateKinds(opts.kinds);
+  const pageSize = validatePageSize(opts.emailIndexPageSize ?? 500);
+  if (opts.url === "" || opts.dbName === "") throw new Error("createMongoUserStore needs a url and a dbName");
+  const ownsClient = opts.client === undefined;
+  const client = opts.client ?? acquireClient(opts.url);
+  const db = client.db(opts.dbName);
+  let closed = false;
+
+  function collectionOf(kind: string): Collection<UserDoc> {
+    assertKnownKind(kinds, kind);
+    return db.collection<UserDoc>(collectionNameOf(kind));
+  }
+
+  /** Ensures the unique email-index exists before the first insert into a collection (once per container). */
+  function ensureIndexes(kind: string, collection: Collection<UserDoc>): Promise<void> {
+    const key = `${opts.url}|${opts.dbName}|${collectionNameOf(kind)}`;
+    let ready = indexesReady.get(key);
+    if (ready === undefined) {
+      ready = collection
+        .createIndex({ emailIndex: 1 }, { unique: true, name: EMAIL_INDEX_NAME })
+        .then(() => undefined)
+        .catch((error: unknown) => {
+          indexesReady.delete(key);
+          throw error;
+        });
+      indexesReady.set(key, ready);
+    }
+    return ready;
+  }
+
+  return {
+    async create(kind, record) {
+      const collection = collectionOf(kind);
+      assertUserRecord(record);
+      await ensureIndexes(kind, collection);
+      try {
+        await collection.insertOne(toUserDoc(record));
+        return { ok: true };
+      } catch (error) {
+        const code = duplicateCodeOf(error);
+        if (code === null) throw error;
+        return { ok: false, code };
+      }
+    },
+
+    async findById(kind, id) {
+      const collection = collectionOf(kind);
+      assertString("id", id);
+      const doc = await collection.findOne({ _id: id });
+      return doc === null ? null : fromUserDoc(doc);
+    },
+
+    async findByEmailIndex(kind, emailIndex) {
+      const collection = collectionOf(kind);
+      assertString("emailIndex", emailIndex);
+      const doc = await collection.findOne({ emailIndex });
+      return doc === null ? null : fromUserDoc(doc);
+    },
+
+    async update(kind, id, expectedVersion, patch): Promise<UpdateResult> {
+      const collection = collectionOf(kind);
+      assertString("id", id);
+      assertVersion(expectedVersion);
+      const doc = await collection.findOneAndUpdate(
+        { _id: id, version: expectedVersion },
+        { $set: toSetDoc(patch, Date.now()), $inc: { version: 1 } },
+        // v6+ returns the document itself unless includeResultMetadata is true.
+        { returnDocument: "after", includeResultMetadata: false },
+      );
+      if (doc !== null) return { ok: true, record: fromUserDoc(doc) };
+      const exists = await collection.findOne({ _id: id }, { projection: { _id: 1 } });
+      return { ok: false, code: exists === null ? "not_found" : "conflict" };
+    },
+
+    async delete(kind, id) {
+      const collection = collectionOf(kind);
+      assertString("id", id);
+      const result = await collection.deleteOne({ _id: id });
+      return result.deletedCount > 0;
+    },
+
+    emailIndexes(kind) {
+      // Validated here, not inside the generator, so an unknown kind fails at the call.
+      const collection = collectionOf(kind);
+      return keysetPages(pageSize, async (after, limit) => {
+        const docs = await collection
+          .find(after === null ? {} : { emailIndex: { $gt: after } }, {
+            projection: { _id: 0, emailIndex: 1 },
+            sort: { emailIndex: 1 },
+            limit,
+          })
+          .toArray();
+        return docs.map((d) => d.emailIndex);
+      });
+    },
+
+    async ping() {
+      await db.command({ ping: 1 });
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (ownsClient) await releaseClient(opts.url, client);
+    },
+  };
+}

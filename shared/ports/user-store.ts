@@ -1,0 +1,82 @@
+/**
+ * The user store port: persistence of user records, one collection/table per user kind.
+ * Adapters: embedded SQLite (`shared/adapters/sqlite-user-store.ts`, local default) and MongoDB
+ * (`shared/adapters/mongo-user-store.ts`, production). Both pass `test/contract/user-store.contract.ts`.
+ *
+ * The store never sees plaintext PII: every personal field arrives already encrypted (an envelope
+ * string, see `shared/crypto/envelope.ts`) and the email is found by its blind index.
+ */
+
+/** A stored user record, as DESIGN.md section 4 specifies. Times are epoch milliseconds. */
+export interface UserRecord {
+  /** `usr_` + ≥128 random bits, base64url. Primary key within a kind. */
+  id: string;
+  /** Blind index of the normalised email (HMAC-SHA-256, hex/base64url). Unique within a kind. */
+  emailIndex: string;
+  /** Encrypted envelopes (`v1.<kid>.<iv>.<ct>`), bound by AAD to kind, id and field name. */
+  email: string;
+  firstName: string;
+  lastName: string;
+  phone: string;
+  /** ISO 3166-1 alpha-2 or calling code as the client sent it (plain, for filtering), e.g. `"US"` or `"+1"`. */
+  countryCode: string;
+  /** ISO 3166-1 alpha-2 country derived from the phone's calling code, or `null` when unknown. */
+  country: string | null;
+  /** Argon2id PHC string. */
+  passwordHash: string;
+  /** This record's data key, wrapped under a key-ring key (`v1.<kid>.<iv>.<ct>`). */
+  dataKey: string;
+  emailVerified: boolean;
+  phoneVerified: boolean;
+  createdAtMs: number;
+  updatedAtMs: number;
+  /** Optimistic-concurrency version; starts at 1 and increases by one on every update. */
+  version: number;
+}
+
+/** Fields an update may change. `version` and `updatedAtMs` are managed by the store. */
+export type UserPatch = Partial<
+  Pick<
+    UserRecord,
+    | "email"
+    | "firstName"
+    | "lastName"
+    | "phone"
+    | "countryCode"
+    | "country"
+    | "passwordHash"
+    | "dataKey"
+    | "emailVerified"
+    | "phoneVerified"
+  >
+>;
+
+/** Outcome of {@link UserStore.create}: a duplicate blind index is an expected result, not a fault. */
+export type CreateResult = { ok: true } | { ok: false; code: "duplicate_email" | "duplicate_id" };
+
+/** Outcome of {@link UserStore.update}: `conflict` when `expectedVersion` no longer matches, `not_found` when gone. */
+export type UpdateResult = { ok: true; record: UserRecord } | { ok: false; code: "conflict" | "not_found" };
+
+/**
+ * Narrow persistence port (5 methods plus health). All methods take the user kind, which selects
+ * the collection/table; an unknown kind is a programming error and throws.
+ * Methods throw only on infrastructure faults (connection lost, disk full); expected outcomes are results.
+ */
+export interface UserStore {
+  /** Inserts a new record; `duplicate_email` if the blind index is taken (atomic: the unique index decides). */
+  create(kind: string, record: UserRecord): Promise<CreateResult>;
+  /** Finds by id; `null` when absent. */
+  findById(kind: string, id: string): Promise<UserRecord | null>;
+  /** Finds by email blind index; `null` when absent. */
+  findByEmailIndex(kind: string, emailIndex: string): Promise<UserRecord | null>;
+  /** Applies `patch` iff the stored version equals `expectedVersion` (compare-and-set), bumping version and updatedAtMs. */
+  update(kind: string, id: string, expectedVersion: number, patch: UserPatch): Promise<UpdateResult>;
+  /** Deletes by id; `true` if a record was removed. */
+  delete(kind: string, id: string): Promise<boolean>;
+  /** Streams every email blind index of a kind (for rebuilding the Bloom filter), in pages. */
+  emailIndexes(kind: string): AsyncIterable<string>;
+  /** Cheap liveness probe for `/health`; throws if the store cannot answer. */
+  ping(): Promise<void>;
+  /** Releases connections/file handles (tests, dev server shutdown). */
+  close(): Promise<void>;
+}
