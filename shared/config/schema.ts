@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "../errors";
+import { parseRateLimitOverrides, type RateLimitOverride } from "../http/rate-limit-policies";
 import { parseUserKinds } from "./user-kinds";
 
 /**
@@ -76,6 +77,8 @@ export interface Config {
     refreshReuseGraceSeconds: number;
   };
   bloom: { capacity: number; falsePositiveRate: number };
+  /** `RATE_LIMITS` overrides of the rate-limit policy table, by policy name (`global` included). */
+  rateLimits: Record<string, RateLimitOverride>;
   /** Bearer token for operator endpoints (`/health/detailed`, `/metrics`). */
   opsToken: string | undefined;
   dataDir: string;
@@ -169,7 +172,7 @@ const envSchema = z.object({
   JWT_PRIVATE_JWK: optionalString,
   JWT_ISSUER: optionalString,
   ACCESS_TOKEN_TTL_SECONDS: intIn(60, 86_400, 1800),
-  JWT_CLOCK_TOLERANCE_SECONDS: intIn(0, 300, 5),
+  JWT_CLOCK_TOLERANCE_SECONDS: intIn(1, 300, 5),
   ENCRYPTION_KEY: optionalString,
   ENCRYPTION_KEYS: optionalString,
   ENCRYPTION_ACTIVE_KEY_ID: optionalString,
@@ -248,10 +251,14 @@ const envSchema = z.object({
       return n;
     }),
   OPS_TOKEN: optionalString,
+  RATE_LIMITS: optionalString,
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 
 type Env = z.output<typeof envSchema>;
+
+/** Names of every environment variable the configuration reads (documented in `.env.example`). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 /** Parses `ENCRYPTION_KEYS` (`k1:<base64>,k2:<base64>`) or `ENCRYPTION_KEY` (one key, id `k1`). */
 function parseKeyRing(
@@ -416,6 +423,9 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       problem("CORS_ORIGINS", `not an origin: ${origin}`);
   }
 
+  const rateLimits = parseRateLimitOverrides(env.RATE_LIMITS);
+  if (!rateLimits.ok) problem("RATE_LIMITS", rateLimits.problem);
+
   if (problems.length > 0 || !kinds.ok || encryption === undefined || blindRaw === undefined) {
     throw new ConfigError(problems);
   }
@@ -488,6 +498,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
     },
     bloom: { capacity: env.BLOOM_CAPACITY, falsePositiveRate: env.BLOOM_FALSE_POSITIVE_RATE },
+    rateLimits: rateLimits.ok ? rateLimits.overrides : {},
     opsToken: env.OPS_TOKEN,
     dataDir: env.DATA_DIR,
     logLevel: env.LOG_LEVEL,

@@ -80,6 +80,9 @@ describe("configuration", () => {
     ["MAIL_FROM", "nobody", /email address/],
     ["ENCRYPTION_ACTIVE_KEY_ID", "k9", /must name one of/],
     ["CORS_ORIGINS", "https://a.example/path", /not an origin/],
+    ["RATE_LIMITS", "login=ten/60", /expected name=limit\/windowSeconds/],
+    ["RATE_LIMITS", "signin=5/60", /unknown policy "signin"/],
+    ["RATE_LIMITS", "login=0/60", /limit must be from 1/],
   ])("rejects a malformed %s, naming it and what it expects", (name, value, expected) => {
     const problems = problemsOf({ ...VALID, [name]: value });
     const mine = problems.filter((p) => p.startsWith(`${name}:`));
@@ -112,6 +115,14 @@ describe("configuration", () => {
       ENCRYPTION_ACTIVE_KEY_ID: "k1",
     });
     expect(pinned.encryption.activeKeyId).toBe("k1");
+  });
+
+  it("reads RATE_LIMITS overrides by policy name, global included, and none by default", () => {
+    expect(parseConfig(VALID).rateLimits).toEqual({});
+    expect(parseConfig({ ...VALID, RATE_LIMITS: "login=10/60, global=200/3600" }).rateLimits).toEqual({
+      login: { limit: 10, windowSeconds: 60 },
+      global: { limit: 200, windowSeconds: 3600 },
+    });
   });
 
   it("requires a private JWK for asymmetric algorithms", () => {
@@ -170,5 +181,15 @@ describe("configuration", () => {
     it("refuses a wildcard CORS origin", () => {
       expect(problemsOf({ ...production, CORS_ORIGINS: "*" }).join()).toMatch(/CORS_ORIGINS/);
     });
+  });
+});
+
+describe(".env.example", () => {
+  it("documents every variable the configuration reads, and nothing else", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { ENV_VARIABLES } = await import("../../shared/config/schema");
+    const text = readFileSync(new URL("../../.env.example", import.meta.url), "utf8");
+    const documented = [...text.matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]);
+    expect([...documented].sort()).toEqual([...ENV_VARIABLES].sort());
   });
 });

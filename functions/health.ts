@@ -1,0 +1,71 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { handle } from "hono/aws-lambda";
+import { defineFunction } from "../shared/http/function-app";
+import { errorFields } from "../shared/observability/logger";
+
+const ServiceStatus = z.enum(["healthy", "unhealthy"]);
+const HealthResponse = z
+  .object({
+    status: ServiceStatus,
+    timestamp: z.string().openapi({ example: "2026-11-29T12:00:00.000Z" }),
+    services: z.object({ database: ServiceStatus, redis: ServiceStatus }),
+  })
+  .openapi("Health");
+
+const route = createRoute({
+  method: "get",
+  path: "/health",
+  summary: "Liveness of the service and its dependencies",
+  tags: ["Operations"],
+  responses: {
+    200: {
+      description: "Every dependency answered",
+      content: { "application/json": { schema: HealthResponse } },
+    },
+    503: {
+      description: "A dependency did not answer",
+      content: { "application/json": { schema: HealthResponse } },
+    },
+  },
+});
+
+/** How long one dependency may take to answer before it counts as unhealthy, in milliseconds. */
+const PROBE_TIMEOUT_MS = 2000;
+
+async function probe(check: () => Promise<void>): Promise<"healthy" | "unhealthy"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("timeout")), PROBE_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([check(), timeout]);
+    return "healthy";
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `GET /health`: public and cheap; pings the user store and Redis in parallel. */
+export const app = defineFunction("health", (app, services) => {
+  app.openapi(route, async (c) => {
+    const log = c.get("log");
+    const check = (service: string, fn: () => Promise<void>) =>
+      probe(fn).catch((err: unknown) => {
+        log.warn("health check failed", { service, ...errorFields(err) });
+        return "unhealthy" as const;
+      });
+    const [database, redis] = await Promise.all([
+      check("database", async () => (await services.store()).ping()),
+      check("redis", () => services.kv().ping()),
+    ]);
+    const healthy = database === "healthy" && redis === "healthy";
+    const body = {
+      status: healthy ? ("healthy" as const) : ("unhealthy" as const),
+      timestamp: new Date().toISOString(),
+      services: { database, redis },
+    };
+    return healthy ? c.json(body, 200) : c.json(body, 503);
+  });
+});
+
+export const handler = handle(app);

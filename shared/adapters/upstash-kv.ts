@@ -1,0 +1,94 @@
+import { Redis } from "@upstash/redis";
+import type { Kv } from "../ports/kv";
+
+/**
+ * Builds the `@upstash/redis` REST client used by the {@link Kv} adapter and by `@upstash/ratelimit`.
+ *
+ * - `automaticDeserialization: false`: values come back exactly as stored (the default would turn
+ *   the string `"123456"` into the number 123456; see notes/protocols.md §1).
+ * - `signal` is a FUNCTION returning a fresh timeout signal per request: with a function the client
+ *   throws on timeout, whereas a static signal makes it return a fake `"Aborted"` success.
+ * - One retry on network errors only (the default 5 retries take ~4.3 s against a dead server).
+ *
+ * @param options.timeoutMs per-request timeout in milliseconds.
+ */
+export function createUpstashRedis(options: { url: string; token: string; timeoutMs: number }): Redis {
+  return new Redis({
+    url: options.url,
+    token: options.token,
+    automaticDeserialization: false,
+    enableTelemetry: false,
+    retry: { retries: 1, backoff: () => 50 },
+    signal: () => AbortSignal.timeout(options.timeoutMs),
+  });
+}
+
+// Bitmaps are read and written with one script call each, so a Bloom-filter probe or insert of
+// k bits costs one round trip (BITFIELD is unusable under auto-pipelining: notes/protocols.md §1).
+const GET_BITS = `local r = {} for i, o in ipairs(ARGV) do r[i] = redis.call('GETBIT', KEYS[1], o) end return r`;
+const SET_BITS = `for _, o in ipairs(ARGV) do redis.call('SETBIT', KEYS[1], o, 1) end return #ARGV`;
+
+/**
+ * The {@link Kv} port over Upstash Redis. Every method is one HTTP round trip (auto-pipelining may
+ * batch concurrent calls into one). Errors from Redis or the network propagate as thrown errors.
+ */
+export function createUpstashKv(redis: Redis): Kv {
+  const getBits = redis.createScript<number[]>(GET_BITS);
+  const setBits = redis.createScript<number>(SET_BITS);
+  const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+  return {
+    async get(key) {
+      return str(await redis.get(key));
+    },
+    async mget(keys) {
+      if (keys.length === 0) return [];
+      const values = await redis.mget<unknown[]>(...keys);
+      return values.map(str);
+    },
+    async set(key, value, options = {}) {
+      const { ttlSeconds, nx } = options;
+      const result =
+        ttlSeconds !== undefined
+          ? nx
+            ? await redis.set(key, value, { ex: ttlSeconds, nx: true })
+            : await redis.set(key, value, { ex: ttlSeconds })
+          : nx
+            ? await redis.set(key, value, { nx: true })
+            : await redis.set(key, value);
+      return result !== null;
+    },
+    async getdel(key) {
+      return str(await redis.getdel(key));
+    },
+    async del(...keys) {
+      return keys.length === 0 ? 0 : await redis.del(...keys);
+    },
+    async incr(key, ttlSeconds) {
+      // One transaction: the TTL is set with the first increment so a crash cannot leave an immortal counter.
+      const tx = redis.multi();
+      tx.incr(key);
+      tx.expire(key, ttlSeconds, "NX");
+      const [value] = (await tx.exec()) as [number, number];
+      return Number(value);
+    },
+    async getBits(key, offsets) {
+      if (offsets.length === 0) return [];
+      const bits = await getBits.exec([key], offsets.map(String));
+      return bits.map((b) => Number(b) === 1);
+    },
+    async setBits(key, offsets) {
+      if (offsets.length > 0) await setBits.exec([key], offsets.map(String));
+    },
+    async bitCount(key) {
+      // Byte range 0..-1 is the whole string; the client's typings only accept the ranged form.
+      return Number(await redis.bitcount(key, 0, -1));
+    },
+    async rename(from, to) {
+      await redis.rename(from, to);
+    },
+    async ping() {
+      const pong = await redis.ping();
+      if (pong !== "PONG") throw new Error("Redis ping failed");
+    },
+  };
+}

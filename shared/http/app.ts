@@ -1,0 +1,180 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { ZodError } from "zod";
+import { AuthError } from "../errors";
+import { createLogger, errorFields, type Logger } from "../observability/logger";
+import { clientAddress } from "./client-address";
+import { PROBLEM_CONTENT_TYPE, problemBody, problemResponse, problems } from "./problem";
+
+/** Per-request values every function can read with `c.get(...)`. */
+export interface AppVariables {
+  requestId: string;
+  /** Client address as the platform reports it (see `client-address.ts`). */
+  clientAddress: string;
+  /** Logger bound to request id, function name and cold-start flag. */
+  log: Logger;
+  /** The authenticated user's id, set by the auth middleware on authenticated routes (user-keyed rate limits read it). */
+  userId?: string;
+}
+
+/** The Hono environment of every function app. */
+export interface AppEnv {
+  Variables: AppVariables;
+}
+
+/** Options of {@link createFunctionApp}, checked when the app is built. */
+export interface FunctionAppOptions {
+  /** Manifest name of the function, written on every log line. */
+  name: string;
+  /** Request bodies above this many bytes get 413 before they are read. */
+  bodyLimitBytes: number;
+  /** How many reverse proxies in front are trusted to append `X-Forwarded-For` (0: ignore the header). */
+  trustedProxyCount: number;
+  /** Allowed CORS origins (exact `scheme://host[:port]`); empty: no CORS headers at all. */
+  corsOrigins: string[];
+  /** Where log lines go; defaults to a stdout JSON logger. */
+  logger?: Logger;
+}
+
+/** Converts a zod error into the `errors` member of a 422 problem: field paths and messages, never input values. */
+export function validationErrors(error: ZodError): { field: string; message: string; code: string }[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.length > 0 ? issue.path.map(String).join(".") : "(body)",
+    message: issue.message,
+    code: issue.code,
+  }));
+}
+
+/** The 422 error for a failed schema validation. */
+export function validationFailed(error: ZodError): AuthError {
+  return new AuthError("validation_failed", 422, "The request is invalid", {
+    extensions: { errors: validationErrors(error) },
+  });
+}
+
+let coldStart = true;
+
+/**
+ * Builds the Hono app of one deployed function with the cross-cutting parts every function shares:
+ * request id (`X-Request-Id`), a structured logger, security headers, optional CORS, a body size
+ * limit, the client address, and ONE error handler that turns every failure into RFC 9457
+ * problem+json with a stable `code`. Unknown errors become a generic 500 carrying only the request
+ * id; their cause goes to the log. Validation failures of route schemas become 422 with the
+ * offending fields. Routes are added with `app.openapi(route, handler)` so the same zod schema is
+ * validator and OpenAPI description.
+ *
+ * @throws Error when the options are invalid (checked at build time, not per request).
+ */
+export function createFunctionApp(options: FunctionAppOptions): OpenAPIHono<AppEnv> {
+  if (!Number.isInteger(options.bodyLimitBytes) || options.bodyLimitBytes < 1) {
+    throw new Error(`createFunctionApp(${options.name}): bodyLimitBytes must be a positive integer`);
+  }
+  if (options.corsOrigins.includes("*")) {
+    throw new Error(`createFunctionApp(${options.name}): "*" is not an allowed CORS origin list entry`);
+  }
+  const baseLog = options.logger ?? createLogger();
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationFailed(result.error);
+    },
+  });
+
+  app.use(requestId({ limitLength: 64 }));
+  app.use(async (c, next) => {
+    const log = baseLog.child({
+      request_id: c.get("requestId"),
+      function: options.name,
+      cold_start: coldStart,
+    });
+    coldStart = false;
+    c.set("log", log);
+    c.set(
+      "clientAddress",
+      clientAddress(c.env, c.req.header("x-forwarded-for") ?? undefined, options.trustedProxyCount),
+    );
+    const started = performance.now();
+    await next();
+    log.info("request", {
+      event: "http_request",
+      method: c.req.method,
+      route: c.req.routePath,
+      status: c.res.status,
+      duration_ms: Math.round(performance.now() - started),
+    });
+  });
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+      },
+      strictTransportSecurity: "max-age=63072000; includeSubDomains",
+      xFrameOptions: "DENY",
+      referrerPolicy: "no-referrer",
+      crossOriginResourcePolicy: "same-origin",
+      crossOriginOpenerPolicy: "same-origin",
+      permissionsPolicy: { camera: [], microphone: [], geolocation: [], payment: [] },
+    }),
+  );
+  if (options.corsOrigins.length > 0) {
+    const allowed = new Set(options.corsOrigins);
+    app.use(
+      cors({
+        origin: (origin) => (allowed.has(origin) ? origin : null),
+        allowHeaders: ["Authorization", "Content-Type", "X-Request-Id"],
+        allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+        exposeHeaders: [
+          "X-Request-Id",
+          "Retry-After",
+          "RateLimit-Limit",
+          "RateLimit-Remaining",
+          "RateLimit-Reset",
+        ],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.use(
+    bodyLimit({
+      maxSize: options.bodyLimitBytes,
+      onError: () => {
+        throw problems.payloadTooLarge(options.bodyLimitBytes);
+      },
+    }),
+  );
+
+  app.notFound((c) => problemResponse(problems.notFound(), c.get("requestId")));
+  app.onError((err, c) => toProblem(err, c));
+  return app;
+}
+
+/** Maps any thrown value to a problem+json response (the single error handler of every function). */
+export function toProblem(err: unknown, c: Context<AppEnv>): Response {
+  const id = c.get("requestId");
+  const log = c.get("log");
+  if (err instanceof AuthError) {
+    if (err.status >= 500) log?.error("request failed", { code: err.code, ...errorFields(err.cause ?? err) });
+    return problemResponse(err, id);
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    // Hono's own 4xx (e.g. malformed JSON in the validator): a stable code, never the parser's text.
+    const mapped =
+      err.status === 400
+        ? problems.malformedBody(err)
+        : new AuthError("bad_request", err.status, "Bad request");
+    return problemResponse(mapped, id);
+  }
+  log?.error("unhandled error", { code: "internal_error", ...errorFields(err) });
+  const body = problemBody(500, "internal_error", "An unexpected error occurred", id);
+  return new Response(JSON.stringify(body), {
+    status: 500,
+    headers: { "content-type": PROBLEM_CONTENT_TYPE },
+  });
+}

@@ -1,0 +1,79 @@
+import { AuthError } from "../errors";
+
+/** Media type of RFC 9457 problem details. */
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+/**
+ * An RFC 9457 problem details body with this service's extension members:
+ * `code` (stable snake_case identifier, the thing clients should switch on) and `request_id`.
+ */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  request_id?: string;
+  [extension: string]: unknown;
+}
+
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** Builds the problem body for an error code (the `type` is a URN naming the code). */
+export function problemBody(
+  status: number,
+  code: string,
+  detail: string,
+  requestId: string | undefined,
+  extensions: Record<string, unknown> = {},
+): ProblemBody {
+  return {
+    type: `urn:problem-type:auth:${code}`,
+    title: TITLES[status] ?? "Error",
+    status,
+    detail,
+    code,
+    ...(requestId ? { request_id: requestId } : {}),
+    ...extensions,
+  };
+}
+
+/** Serialises an {@link AuthError} into a problem+json `Response`, including its headers. */
+export function problemResponse(err: AuthError, requestId: string | undefined): Response {
+  const body = problemBody(err.status, err.code, err.message, requestId, err.extensions);
+  return new Response(JSON.stringify(body), {
+    status: err.status,
+    headers: { "content-type": PROBLEM_CONTENT_TYPE, ...err.headers },
+  });
+}
+
+/** Shorthand errors used across functions, one per stable code. */
+export const problems = {
+  notFound: () => new AuthError("not_found", 404, "No such route"),
+  payloadTooLarge: (limitBytes: number) =>
+    new AuthError("payload_too_large", 413, `Request body exceeds ${limitBytes} bytes`),
+  malformedBody: (cause?: unknown) =>
+    new AuthError("malformed_body", 400, "The request body could not be parsed", { cause }),
+  unsupportedMediaType: (expected: string) =>
+    new AuthError("unsupported_media_type", 415, `Expected a ${expected} request body`),
+  unauthorized: (detail = "A valid bearer access token is required") =>
+    new AuthError("unauthorized", 401, detail, { headers: { "WWW-Authenticate": 'Bearer realm="api"' } }),
+  dependencyUnavailable: (service: string, cause?: unknown) =>
+    new AuthError("service_unavailable", 503, `A required service is unavailable (${service})`, {
+      cause,
+      headers: { "Retry-After": "5" },
+    }),
+};

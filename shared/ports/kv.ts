@@ -1,0 +1,39 @@
+/**
+ * Key-value port over Redis (Upstash REST in production, the local bridge in development).
+ * Values are strings, returned exactly as stored (no JSON coercion: the adapter disables
+ * `@upstash/redis` automatic deserialization, which would turn `"012345"`-like strings into numbers).
+ * These primitives are distributed-safe: one-time tokens, revocation, attempt counters and
+ * idempotency marks stand on them. Times are seconds. Every method throws on transport failure;
+ * callers decide whether to fail open or closed.
+ */
+export interface Kv {
+  /** GET; `null` when absent. */
+  get(key: string): Promise<string | null>;
+  /** MGET in one round trip; one entry per key, `null` when absent. */
+  mget(keys: string[]): Promise<(string | null)[]>;
+  /** SET with optional TTL (seconds) and NX. Returns `false` only when `nx` is set and the key existed. */
+  set(key: string, value: string, options?: { ttlSeconds?: number; nx?: boolean }): Promise<boolean>;
+  /** GETDEL: atomically reads and removes (single-use consumption). `null` when absent. */
+  getdel(key: string): Promise<string | null>;
+  /** DEL of several keys; returns how many existed. */
+  del(...keys: string[]): Promise<number>;
+  /** INCR, setting the TTL (seconds) when the key is created; returns the new value. Atomic. */
+  incr(key: string, ttlSeconds: number): Promise<number>;
+  /** Reads the given bit offsets of a bitmap in one command (Bloom filter probe). */
+  getBits(key: string, offsets: number[]): Promise<boolean[]>;
+  /** Sets the given bit offsets to 1 in one command (Bloom filter insert). */
+  setBits(key: string, offsets: number[]): Promise<void>;
+  /**
+   * BITCOUNT: how many bits of the bitmap are 1 (0 when the key is absent). Optional: only
+   * Bloom-filter statistics use it, and they report `null` without it.
+   */
+  bitCount?(key: string): Promise<number>;
+  /**
+   * RENAME: atomically makes `to` hold `from`'s value (replacing any old value, TTL included) and
+   * removes `from`; readers of `to` see the old or the new value, never a mix. Throws when `from`
+   * is absent. Optional: only the Bloom-filter rebuild uses it.
+   */
+  rename?(from: string, to: string): Promise<void>;
+  /** Liveness probe (PING). */
+  ping(): Promise<void>;
+}

@@ -1,0 +1,55 @@
+/// <reference path="./.sst/platform/config.d.ts" />
+
+/**
+ * SST v4 app: a thin loop over the function manifest (`infra/functions.ts`). Each manifest entry
+ * becomes one `sst.aws.Function` with its own function URL; one HTTP API (API Gateway v2) gives the
+ * whole API a single base URL with exact `METHOD /path` routes; secrets are `sst.Secret`s passed to
+ * the functions that list them, under the environment names `shared/config` reads.
+ *
+ * Deploy: `npx sst secret set JwtSecret … --stage production` for each secret, then
+ * `npx sst deploy --stage production` (see README "Deploy").
+ */
+export default $config({
+  app(input) {
+    return {
+      name: "serverless-auth",
+      home: "aws",
+      removal: input?.stage === "production" ? "retain" : "remove",
+      protect: input?.stage === "production",
+    };
+  },
+  async run() {
+    // SST requires imports inside run().
+    const { buildManifest, SECRET_ENV } = await import("./infra/functions");
+    const manifest = buildManifest();
+    const secrets = Object.fromEntries(
+      Object.keys(SECRET_ENV).map((name) => [name, new sst.Secret(name)]),
+    ) as Record<keyof typeof SECRET_ENV, sst.Secret>;
+    const api = new sst.aws.ApiGatewayV2("Api");
+    const plain = {
+      ENVIRONMENT: $app.stage === "production" ? "production" : "staging",
+      USER_KINDS: process.env.USER_KINDS ?? "User1,User2",
+      APP_NAME: process.env.APP_NAME ?? "Auth Service",
+      MAIL_FROM: process.env.MAIL_FROM ?? "no-reply@example.com",
+      TWILIO_NUMBER: process.env.TWILIO_NUMBER ?? "",
+      ...(process.env.APP_URL ? { APP_URL: process.env.APP_URL } : {}),
+    };
+    for (const fn of manifest) {
+      const lambda = new sst.aws.Function(fn.name, {
+        handler: `${fn.module}.handler`,
+        runtime: "nodejs22.x",
+        architecture: "arm64",
+        memory: `${fn.memoryMB} MB`,
+        timeout: `${fn.timeoutSeconds} seconds`,
+        url: true,
+        environment: {
+          ...plain,
+          ...Object.fromEntries(fn.secrets.map((s) => [SECRET_ENV[s], secrets[s].value])),
+        },
+        nodejs: { install: [...(fn.nodeInstall ?? [])] },
+      });
+      for (const route of fn.routes) api.route(`${route.method} ${route.path}`, lambda.arn);
+    }
+    return { api: api.url };
+  },
+});
