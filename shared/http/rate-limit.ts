@@ -1,0 +1,210 @@
+import { Ratelimit } from "@upstash/ratelimit";
+import type { Redis } from "@upstash/redis";
+import type { MiddlewareHandler } from "hono";
+import { AuthError } from "../errors";
+import { errorFields } from "../observability/logger";
+import type { AppEnv } from "./app";
+import { rateLimitSubject } from "./client-address";
+import { problems } from "./problem";
+import {
+  GLOBAL_POLICY_NAME,
+  RATE_LIMIT_POLICIES,
+  type RateLimitPolicy,
+  type RateLimitPolicyName,
+  type RateLimitPolicySet,
+} from "./rate-limit-policies";
+
+/** Options of {@link createRateLimits}. */
+export interface RateLimitsOptions {
+  /** An `@upstash/redis` client (e.g. from `createUpstashRedis`), shared by every policy. */
+  redis: Redis;
+  /** Prefix of every key, before `rl:<policy>:` (e.g. `""` or `"auth:"`). */
+  prefix: string;
+  /** The effective table, e.g. `rateLimitPolicies(config.rateLimits)`. */
+  policies: RateLimitPolicySet;
+  /**
+   * Milliseconds a check may take before it counts as "Redis unavailable". Keep it ≤ the Redis
+   * client's own request timeout, so the limiter's verdict comes first and is explicit.
+   */
+  timeoutMs: number;
+  /** Most subjects each policy's in-memory block cache remembers. @default 10000 */
+  ephemeralCacheEntries?: number;
+}
+
+/** Rate-limit middleware factory: one middleware per route policy. */
+export interface RateLimits {
+  /**
+   * Middleware enforcing `policyName` and the global per-address limit. Mount it after the auth
+   * middleware on authenticated routes (it reads `c.get("userId")` for user-keyed policies).
+   * @throws AuthError `rate_limited` (429) when a limit is exhausted; `service_unavailable` (503)
+   *   when Redis cannot answer and the policy fails closed.
+   */
+  middleware(policyName: RateLimitPolicyName): MiddlewareHandler<AppEnv>;
+}
+
+/** The verdict of one limiter call, or why there is none. */
+type Check =
+  | { ok: true; success: boolean; limit: number; remaining: number; resetMs: number }
+  | { ok: false; reason: "timeout" | "error"; cause?: unknown };
+
+/**
+ * A Map that forgets its oldest entry beyond `max`: the ephemeral cache only adds subjects Redis
+ * refused, and an attacker rotating addresses must not grow it without bound in a warm instance.
+ * Forgetting an entry only costs one Redis round trip later.
+ */
+class BoundedMap extends Map<string, number> {
+  constructor(private readonly max: number) {
+    super();
+  }
+  override set(key: string, value: number): this {
+    if (!this.has(key) && this.size >= this.max) {
+      const oldest = this.keys().next();
+      if (!oldest.done) this.delete(oldest.value);
+    }
+    return super.set(key, value);
+  }
+}
+
+const secondsUntil = (epochMs: number, nowMs: number) => Math.max(0, Math.ceil((epochMs - nowMs) / 1000));
+
+/** `RateLimit-*` headers (draft-ietf-httpapi-ratelimit-headers, the separate-fields form). */
+function rateLimitHeaders(
+  check: Extract<Check, { ok: true }>,
+  nowMs: number,
+  remaining = check.remaining,
+): Record<string, string> {
+  return {
+    "RateLimit-Limit": String(check.limit),
+    "RateLimit-Remaining": String(Math.max(0, remaining)),
+    "RateLimit-Reset": String(secondsUntil(check.resetMs, nowMs)),
+  };
+}
+
+async function runCheck(limiter: Ratelimit, identifier: string): Promise<Check> {
+  try {
+    const r = await limiter.limit(identifier);
+    // The library resolves `{success: true, reason: "timeout"}` when Redis is slow: not a verdict.
+    if (r.reason === "timeout") return { ok: false, reason: "timeout" };
+    return { ok: true, success: r.success, limit: r.limit, remaining: r.remaining, resetMs: r.reset };
+  } catch (cause) {
+    // Connection refused, HTTP errors and client-side aborts throw instead.
+    return { ok: false, reason: "error", cause };
+  }
+}
+
+/**
+ * Builds the rate limiters: one `@upstash/ratelimit` sliding-window limiter per policy (and one for
+ * the global per-address policy), created once, with Redis keys under `<prefix>rl:<policy>:`.
+ *
+ * Subjects: `ip:<address>` (IPv6 by /64, see `rateLimitSubject`) for address-keyed policies and
+ * for the global limit; `user:<userId>` for user-keyed ones. Limits are per policy and subject
+ * across user kinds: an address gets one budget however many kinds it targets (otherwise each kind
+ * would multiply an attacker's budget), and user ids are ≥128 random bits, unique in practice
+ * across kinds. A user-keyed policy reached without `userId` (middleware mounted before auth)
+ * falls back to the address subject and logs a warning, so the limit still applies.
+ *
+ * Responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds) of the
+ * tighter of the two limits; a refusal is a 429 problem+json with code `rate_limited` and
+ * `Retry-After` (seconds, RFC 9110 §10.2.3). `Reset`/`Retry-After` come from the library's reset
+ * time, the end of the current fixed window; with the sliding window's weighting of the previous
+ * window, a client may still be refused right after it, so treat them as lower bounds.
+ *
+ * Failure policy: a check that throws (Redis unreachable) or reports `reason: "timeout"` after
+ * `timeoutMs` fails closed (503 `service_unavailable`) when the route's policy or the global one is
+ * `failClosed`, and otherwise lets the request through and logs a warning.
+ *
+ * The library's ephemeral cache is kept (bounded, per instance): it refuses, without a Redis
+ * round trip, a subject Redis refused, until that window's reset, so a flood costs no Redis calls.
+ * With the sliding window it may keep refusing a little longer than Redis would (the previous
+ * window's weight decays within the current one): stricter, never looser, and at most one window.
+ *
+ * @throws Error when `timeoutMs` is not a positive integer (checked when built).
+ */
+export function createRateLimits(options: RateLimitsOptions): RateLimits {
+  const { redis, prefix, policies, timeoutMs } = options;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
+    throw new Error("createRateLimits: timeoutMs must be a positive integer");
+  }
+  const cacheEntries = options.ephemeralCacheEntries ?? 10_000;
+  const build = (name: string, policy: RateLimitPolicy) =>
+    new Ratelimit({
+      redis,
+      limiter: Ratelimit.slidingWindow(policy.limit, `${policy.windowSeconds} s`),
+      prefix: `${prefix}rl:${name}`,
+      timeout: timeoutMs,
+      ephemeralCache: new BoundedMap(cacheEntries),
+      analytics: false,
+      enableTelemetry: false,
+    });
+  const globalLimiter = build(GLOBAL_POLICY_NAME, policies.global);
+  const limiters = new Map<string, Ratelimit>();
+  for (const [name, policy] of Object.entries(policies.routes)) limiters.set(name, build(name, policy));
+
+  return {
+    middleware(policyName) {
+      const policy = policies.routes[policyName];
+      const limiter = limiters.get(policyName);
+      if (!policy || !limiter || !(policyName in RATE_LIMIT_POLICIES)) {
+        throw new Error(`createRateLimits: unknown policy ${JSON.stringify(policyName)}`);
+      }
+      const failClosed = policy.failClosed || policies.global.failClosed;
+
+      return async function rateLimit(c, next) {
+        const log = c.get("log");
+        const ipSubject = `ip:${rateLimitSubject(c.get("clientAddress"))}`;
+        let subject = ipSubject;
+        if (policy.key === "user") {
+          const userId = c.get("userId");
+          if (userId) subject = `user:${userId}`;
+          else
+            log.warn(`user-keyed rate limit ${policyName} reached without a user id`, {
+              event: "rate_limit_no_user",
+            });
+        }
+        // Both checks go out together: auto-pipelining makes them one HTTP round trip.
+        const checks = await Promise.all([runCheck(limiter, subject), runCheck(globalLimiter, ipSubject)]);
+        const nowMs = Date.now();
+
+        const verdicts = checks.filter((k): k is Extract<Check, { ok: true }> => k.ok);
+        const refused = verdicts.filter((k) => !k.success);
+        if (refused.length > 0) {
+          const latest = refused.reduce((a, b) => (b.resetMs > a.resetMs ? b : a));
+          const retryAfterSeconds = Math.max(1, secondsUntil(latest.resetMs, nowMs));
+          throw new AuthError(
+            "rate_limited",
+            429,
+            `Too many requests; retry in ${retryAfterSeconds} seconds`,
+            {
+              headers: { "Retry-After": String(retryAfterSeconds), ...rateLimitHeaders(latest, nowMs, 0) },
+            },
+          );
+        }
+
+        const failed = checks.find((k): k is Extract<Check, { ok: false }> => !k.ok);
+        if (failed) {
+          log.warn(`rate limit check failed (${policyName})`, {
+            event: "rate_limit_unavailable",
+            service: "redis",
+            reason: failed.reason,
+            outcome: failClosed ? "refused" : "allowed",
+            // Name and message only: during an outage every request logs this, a stack adds nothing.
+            ...(failed.cause === undefined ? {} : { ...errorFields(failed.cause), err_stack: undefined }),
+          });
+          if (failClosed) throw problems.dependencyUnavailable("rate limiter", failed.cause);
+        }
+
+        await next();
+        // The tighter limit is the one the client will hit first (fewest left; later reset on a tie).
+        const tightest = verdicts.reduce<Extract<Check, { ok: true }> | undefined>(
+          (a, b) =>
+            !a || b.remaining < a.remaining || (b.remaining === a.remaining && b.resetMs > a.resetMs) ? b : a,
+          undefined,
+        );
+        if (tightest) {
+          for (const [name, value] of Object.entries(rateLimitHeaders(tightest, nowMs)))
+            c.header(name, value);
+        }
+      };
+    },
+  };
+}
