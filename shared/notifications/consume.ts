@@ -1,0 +1,231 @@
+/**
+ * The consuming side of background delivery (DESIGN.md §7), shared by `notify-email` and
+ * `notify-sms`: verify the QStash signature, open the sealed notification, send it at most once,
+ * and answer with the status that tells QStash whether to retry (any non-2xx is retried).
+ */
+import type { SignatureVerifier } from "../adapters/qstash-receiver";
+import type { KeyRing } from "../crypto/envelope";
+import { PROBLEM_CONTENT_TYPE, problemBody } from "../http/problem";
+import { errorFields, type Logger } from "../observability/logger";
+import type { Kv } from "../ports/kv";
+import type { SendResult } from "../ports/notifications";
+import { type Notification, openNotification } from "./messages";
+
+/** How long a "sent" mark keeps a redelivery or replay of the same notification id from sending again, seconds (7 days). */
+export const DELIVERED_MARK_TTL_SECONDS = 7 * 86_400;
+
+/**
+ * How long one delivery holds the per-notification send lock, seconds. Longer than a delivery
+ * function's timeout (30 s in the manifest), so the lock cannot expire under a send still running;
+ * short enough that a crashed delivery is retried by QStash's next attempt.
+ */
+export const SEND_LOCK_TTL_SECONDS = 60;
+
+/** Redis keys of the consumer, by notification id (ids are `[A-Za-z0-9_:.-]{1,200}`). */
+export const deliveryKeys = {
+  /** Set only after a successful send; its presence means "already delivered". */
+  done: (notificationId: string) => `notify:done:${notificationId}`,
+  /** Held while one delivery sends, so two concurrent deliveries of one id cannot both send. */
+  lock: (notificationId: string) => `notify:lock:${notificationId}`,
+};
+
+/** What {@link consumeDelivery} works with. */
+export interface DeliveryDeps<M extends Notification> {
+  verifier: SignatureVerifier;
+  kv: Kv;
+  ring: KeyRing;
+  /** Which notifications this function delivers (`email.*` or `sms.*`); any other is acknowledged unsent. */
+  accepts(message: Notification): message is M;
+  /**
+   * Sends one notification through the provider. `notificationId` is the provider idempotency key.
+   * Outcomes are results; a throw is treated as a fault (500, retried).
+   */
+  send(message: M, notificationId: string): Promise<SendResult>;
+  /** Request-bound logger. Only ids, types and codes are passed to it, never recipients or content. */
+  log: Logger;
+}
+
+/** One delivery as received. */
+export interface DeliveryRequest {
+  /** `Upstash-Signature` header; `undefined` when absent. */
+  signature: string | undefined;
+  /** The body exactly as received (`await c.req.text()`), never re-serialised. */
+  rawBody: string;
+  /** The configured public URL of this function (`${APP_URL}/jobs/email`), never `c.req.url`. */
+  url: string;
+  /** `Upstash-Message-Id` (logged to correlate with QStash), if sent. */
+  messageId: string | undefined;
+  /** `Upstash-Retried`: how many earlier attempts failed (0 on the first). */
+  retried: number;
+}
+
+/**
+ * The answer to QStash: `body` is `{status: "sent" | "duplicate" | "discarded" | "failed", code?}`
+ * for a 2xx, an RFC 9457 problem (without `request_id`, see {@link deliveryResponse}) otherwise.
+ */
+export interface DeliveryResult {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+const MESSAGE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+const problem = (status: number, code: string, detail: string): DeliveryResult => ({
+  status,
+  body: problemBody(status, code, detail, undefined),
+});
+
+/**
+ * Consumes one QStash delivery, in this order:
+ * 1. verifies `Upstash-Signature` over the raw body against the configured URL, before anything
+ *    else: missing, invalid, expired or for another URL → 401 `invalid_signature` (nothing opened);
+ * 2. opens the sealed body: unreadable (malformed, wrong key, tampered) → 200 `discarded`,
+ *    logged as `undecodable_message` (redelivery cannot fix it, so it is acknowledged); a message of
+ *    a type this function does not deliver → 200 `discarded`, `unexpected_type`;
+ * 3. takes the send lock (`SET NX EX`), then checks the "sent" mark: held lock → 503
+ *    `delivery_in_progress` (QStash retries later), mark present → 200 `duplicate`;
+ * 4. sends with the notification id as idempotency key: success → "sent" mark (7 days) + 200
+ *    `sent`; transient failure → 503 `provider_unavailable` (retried); permanent failure → logged
+ *    and 200 `failed` (acknowledged); a throw → 500 `delivery_failed` (retried).
+ * Redis unreachable → 503 `service_unavailable`. If the mark cannot be written after a successful
+ * send, the answer is still 200 (a retry would send twice) and the lock is left to expire.
+ *
+ * Never throws for a bad delivery. Logs carry only the QStash message id, the notification type,
+ * the attempt number and result codes.
+ */
+export async function consumeDelivery<M extends Notification>(
+  deps: DeliveryDeps<M>,
+  req: DeliveryRequest,
+): Promise<DeliveryResult> {
+  // The message id header is not signed: log it only when it looks like an id, never as free text.
+  const messageId = req.messageId !== undefined && MESSAGE_ID.test(req.messageId) ? req.messageId : null;
+  let log = deps.log.child({ message_id: messageId, attempt: req.retried + 1 });
+  const verified = await deps.verifier.verify({
+    signature: req.signature,
+    rawBody: req.rawBody,
+    url: req.url,
+  });
+  if (!verified) {
+    log.warn("delivery signature rejected", {
+      event: "delivery_rejected",
+      code: "invalid_signature",
+      reason: req.signature ? "invalid" : "missing",
+    });
+    return problem(401, "invalid_signature", "A valid Upstash-Signature is required");
+  }
+
+  const opened = await openNotification(deps.ring, req.rawBody);
+  if (!opened) {
+    log.error("delivery discarded: body cannot be opened", {
+      event: "delivery_discarded",
+      code: "undecodable_message",
+    });
+    return { status: 200, body: { status: "discarded", code: "undecodable_message" } };
+  }
+  const { id, message } = opened;
+  log = log.child({ message_type: message.type });
+  if (!deps.accepts(message)) {
+    log.error("delivery discarded: type not delivered here", {
+      event: "delivery_discarded",
+      code: "unexpected_type",
+    });
+    return { status: 200, body: { status: "discarded", code: "unexpected_type" } };
+  }
+
+  const lockKey = deliveryKeys.lock(id);
+  const release = () =>
+    deps.kv.del(lockKey).catch((err: unknown) => {
+      log.warn("send lock not released; it expires on its own", {
+        code: "lock_release_failed",
+        ...errorFields(err),
+      });
+    });
+  try {
+    // Lock first, then read the mark: a holder writes the mark before releasing, so whoever gets the
+    // lock next is certain to see it.
+    if (!(await deps.kv.set(lockKey, "1", { nx: true, ttlSeconds: SEND_LOCK_TTL_SECONDS }))) {
+      log.info("delivery deferred: another attempt is sending", {
+        event: "delivery_deferred",
+        code: "delivery_in_progress",
+      });
+      return problem(503, "delivery_in_progress", "This notification is being sent by another attempt");
+    }
+  } catch (err) {
+    log.error("delivery deferred: redis unavailable", {
+      code: "service_unavailable",
+      service: "redis",
+      ...errorFields(err),
+    });
+    return problem(503, "service_unavailable", "A required service is unavailable (redis)");
+  }
+  try {
+    if ((await deps.kv.get(deliveryKeys.done(id))) !== null) {
+      await release();
+      log.info("delivery skipped: already sent", { event: "delivery_duplicate", outcome: "duplicate" });
+      return { status: 200, body: { status: "duplicate" } };
+    }
+  } catch (err) {
+    await release();
+    log.error("delivery deferred: redis unavailable", {
+      code: "service_unavailable",
+      service: "redis",
+      ...errorFields(err),
+    });
+    return problem(503, "service_unavailable", "A required service is unavailable (redis)");
+  }
+
+  let result: SendResult;
+  try {
+    result = await deps.send(message, id);
+  } catch (err) {
+    await release();
+    log.error("delivery failed: send threw", {
+      event: "delivery_failed",
+      code: "delivery_failed",
+      ...errorFields(err),
+    });
+    return problem(500, "delivery_failed", "The notification could not be sent");
+  }
+
+  if (!result.ok) {
+    await release();
+    if (result.permanent) {
+      log.error("delivery failed permanently; acknowledged", {
+        event: "delivery_failed",
+        outcome: "permanent",
+        code: result.code,
+      });
+      return { status: 200, body: { status: "failed", code: result.code } };
+    }
+    log.warn("delivery failed transiently; QStash retries", {
+      event: "delivery_failed",
+      outcome: "transient",
+      code: result.code,
+    });
+    return problem(503, "provider_unavailable", "The delivery provider is unavailable; retry later");
+  }
+
+  try {
+    await deps.kv.set(deliveryKeys.done(id), "1", { ttlSeconds: DELIVERED_MARK_TTL_SECONDS });
+    await release();
+  } catch (err) {
+    // Sent but not marked: the lock (not released) still covers the next minute, and Resend's
+    // idempotency key covers email for 24 h. Answering 5xx here would make QStash send it again.
+    log.error("sent, but the delivered mark was not written", { code: "mark_failed", ...errorFields(err) });
+  }
+  log.info("delivered", { event: "delivery_sent", outcome: "sent" });
+  return { status: 200, body: { status: "sent" } };
+}
+
+/**
+ * Turns a {@link DeliveryResult} into the HTTP response: JSON for 2xx, `application/problem+json`
+ * carrying `request_id` otherwise.
+ */
+export function deliveryResponse(result: DeliveryResult, requestId: string | undefined): Response {
+  const isProblem = result.status >= 400;
+  const body = isProblem && requestId ? { ...result.body, request_id: requestId } : result.body;
+  return new Response(JSON.stringify(body), {
+    status: result.status,
+    headers: { "content-type": isProblem ? PROBLEM_CONTENT_TYPE : "application/json" },
+  });
+}
