@@ -1,0 +1,53 @@
+import { createRoute } from "@hono/zod-openapi";
+import { handle } from "hono/aws-lambda";
+import { login } from "../shared/accounts/login";
+import { defineAccountFunction } from "../shared/http/account-function";
+import { LoginForm, problemResponses, TokenResponse } from "../shared/http/account-schemas";
+import { problems } from "../shared/http/problem";
+
+/**
+ * `POST /{kind}/login`: OAuth2 resource owner password grant (RFC 6749 §4.3) as the seed's
+ * FastAPI `OAuth2PasswordRequestForm` took it (`username` = email, form-urlencoded); JSON accepted too.
+ */
+export const app = defineAccountFunction("login", (app, kit, kind) => {
+  const route = createRoute({
+    method: "post",
+    path: `/${kind}/login`,
+    summary: "Log in with email and password",
+    tags: [kind],
+    middleware: [kit.rateLimit("login")] as const,
+    request: {
+      body: {
+        required: false,
+        content: {
+          "application/x-www-form-urlencoded": { schema: LoginForm },
+          "application/json": { schema: LoginForm },
+        },
+      },
+    },
+    responses: {
+      200: { description: "Access token issued", content: { "application/json": { schema: TokenResponse } } },
+      ...problemResponses(400, 401, 403, 413, 415, 422, 429, 503),
+    },
+  });
+  app.openapi(route, async (c) => {
+    const type = c.req.header("content-type") ?? "";
+    // Both validators ran already; an absent Content-Type left them unchecked, so refuse it here.
+    if (!/json|x-www-form-urlencoded|multipart\/form-data/i.test(type)) {
+      throw problems.unsupportedMediaType("application/x-www-form-urlencoded or application/json");
+    }
+    const form = /json/i.test(type) ? c.req.valid("json") : c.req.valid("form");
+    const result = await login(await kit.deps(), kind, form.username, form.password);
+    c.header("Cache-Control", "no-store");
+    return c.json(
+      {
+        access_token: result.accessToken,
+        token_type: "bearer" as const,
+        expires_in: result.expiresInSeconds,
+      },
+      200,
+    );
+  });
+});
+
+export const handler = handle(app);

@@ -1,0 +1,56 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { handle } from "hono/aws-lambda";
+import { verifyEmail } from "../shared/accounts/verify-email";
+import { AuthError } from "../shared/errors";
+import { defineAccountFunction } from "../shared/http/account-function";
+import { MessageResponse, problemResponses, VerifyQuery } from "../shared/http/account-schemas";
+import { pageHeaders, renderPage, wantsJson } from "../shared/http/pages";
+import { problemBody } from "../shared/http/problem";
+
+/**
+ * `GET /{kind}/verify?token=`: the link in the verification email. Answers an HTML page for a
+ * person, or JSON with `Accept: application/json`. A bad token is a 400 in both forms.
+ */
+export const app = defineAccountFunction("verify", (app, kit, kind) => {
+  const route = createRoute({
+    method: "get",
+    path: `/${kind}/verify`,
+    summary: "Verify an email address with the one-time link token",
+    tags: [kind],
+    middleware: [kit.rateLimit("verify")] as const,
+    request: { query: VerifyQuery.partial() },
+    responses: {
+      200: {
+        description: "Email verified",
+        content: { "text/html": { schema: z.string() }, "application/json": { schema: MessageResponse } },
+      },
+      ...problemResponses(400, 429, 503),
+    },
+  });
+  app.openapi(route, async (c) => {
+    const json = wantsJson(c.req.header("accept"));
+    const appName = kit.services.config.appName;
+    const parsed = VerifyQuery.safeParse(c.req.valid("query"));
+    try {
+      if (!parsed.success)
+        throw new AuthError(
+          "invalid_or_expired_token",
+          400,
+          "This verification link is invalid or has expired",
+        );
+      await verifyEmail(await kit.deps(), kind, parsed.data.token);
+    } catch (err) {
+      if (json || !(err instanceof AuthError) || err.status >= 500) throw err;
+      const page = renderPage({ appName, title: "Verification failed", message: err.message });
+      return c.body(page, err.status as 400, pageHeaders());
+    }
+    const message = "Email verified successfully";
+    if (json) return c.json({ message }, 200);
+    const page = renderPage({ appName, title: "Email verified", message: `${message}. You can now log in.` });
+    return c.body(page, 200, pageHeaders());
+  });
+});
+
+// problemBody is re-exported for tests that check the JSON failure shape.
+export { problemBody };
+export const handler = handle(app);

@@ -1,0 +1,36 @@
+import { AuthError } from "../errors";
+import type { AccountDeps } from "./deps";
+import { invalidateProfile, missingToken, type Principal, revokeAllSessions } from "./sessions";
+import { openUser } from "./user-codec";
+
+/** 403 for a wrong current password on a sensitive action (re-authentication failed). */
+export const wrongPassword = () =>
+  new AuthError("incorrect_password", 403, "The current password is incorrect");
+
+/**
+ * Deletes the caller's own account after re-checking the current password (OWASP: re-authenticate
+ * for sensitive actions). Removes the record and its cache entry, revokes every token of the user,
+ * and queues a goodbye email to the address on record.
+ *
+ * @param maxTokenLifetimeSeconds longest lifetime of any token kind, to keep the revocation that long.
+ * @throws AuthError `incorrect_password` (403), `unauthorized` (401) when the account is already gone.
+ */
+export async function deleteAccount(
+  deps: AccountDeps,
+  principal: Principal,
+  password: string,
+  maxTokenLifetimeSeconds: number,
+): Promise<void> {
+  const { kind, userId } = principal;
+  const record = await deps.store.findById(kind, userId);
+  if (!record) throw missingToken();
+  if (!(await deps.hasher.verify(record.passwordHash, password))) throw wrongPassword();
+  const profile = await openUser(deps.ring, kind, record);
+  await revokeAllSessions(deps, kind, userId, maxTokenLifetimeSeconds);
+  await deps.store.delete(kind, userId);
+  await invalidateProfile(deps, kind, userId);
+  await deps.notifier.notify(
+    { type: "email.account_deleted", kind, to: profile.email, name: profile.firstName },
+    `account_deleted:${kind}:${userId}`,
+  );
+}

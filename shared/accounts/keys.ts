@@ -1,0 +1,30 @@
+/**
+ * Every Redis key the account use-cases write, in one place, namespaced per user kind
+ * (DESIGN.md §3, §6). Values under these keys hold only ciphertext, hashes, ids or counters.
+ */
+export const redisKeys = {
+  /** Encrypted profile cache of a user (ring envelope of the profile JSON). */
+  profile: (kind: string, userId: string) => `${kind}:profile:${userId}`,
+  /** Presence marks a revoked access token until its expiry. */
+  revokedJti: (kind: string, jti: string) => `${kind}:revoked:jti:${jti}`,
+  /** Epoch seconds before which (inclusive) every token of the user is revoked. */
+  revokedBefore: (kind: string, userId: string) => `${kind}:revoked:before:${userId}`,
+  /** One-time action token, by purpose and SHA-256 of the token; value is the user id. */
+  oneTimeToken: (kind: string, purpose: OneTimePurpose, tokenHash: string) =>
+    `${kind}:ott:${purpose}:${tokenHash}`,
+  /** Bloom filter of registered email blind indexes. */
+  emailBloom: (kind: string) => `${kind}:bloom:email`,
+  /** Refresh token record by SHA-256 of the token. */
+  refreshToken: (kind: string, tokenHash: string) => `${kind}:rt:${tokenHash}`,
+  /** Refresh token family state (revoked mark / current generation). */
+  refreshFamily: (kind: string, familyId: string) => `${kind}:rtf:${familyId}`,
+  /** Current OTP state of a user. */
+  otp: (kind: string, userId: string) => `${kind}:otp:${userId}`,
+  /** OTP send cool-down mark of a user. */
+  otpCooldown: (kind: string, userId: string) => `${kind}:otp:cooldown:${userId}`,
+  /** OTP daily send counter of a phone (keyed hash of the number). */
+  otpDaily: (kind: string, phoneHash: string) => `${kind}:otp:daily:${phoneHash}`,
+};
+
+/** What a one-time action token is for; a token of one purpose is never found under another. */
+export type OneTimePurpose = "verify_email" | "password_reset";

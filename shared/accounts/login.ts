@@ -1,0 +1,71 @@
+import { AuthError } from "../errors";
+import type { UserRecord } from "../ports/user-store";
+import type { AccountDeps } from "./deps";
+import { issuedAtAfterRevocation } from "./sessions";
+
+/** A successful login: an access token (JWT) and its lifetime in seconds. */
+export interface LoginResult {
+  accessToken: string;
+  expiresInSeconds: number;
+  userId: string;
+}
+
+/** The one answer for "no such account" and "wrong password" (same status, code and body). */
+export const invalidCredentials = () =>
+  new AuthError("invalid_credentials", 401, "Incorrect username or password", {
+    headers: { "WWW-Authenticate": 'Bearer realm="api"' },
+  });
+
+/**
+ * Checks an email and password for `kind` (OWASP Authentication Cheat Sheet):
+ * - per-account throttle first (keyed by blind index, independent of the client's address);
+ * - an unknown email (or an unusable one) costs the same Argon2 verification as a known one and
+ *   answers exactly like a wrong password; both count as a failure for the throttle;
+ * - only after a correct password does an unverified email get 403 `email_not_verified`;
+ * - a hash with outdated parameters is upgraded on success (best effort: a concurrent update wins).
+ *
+ * @throws AuthError `invalid_credentials` (401), `too_many_attempts` (429), `email_not_verified` (403),
+ *   `password_too_long` (422).
+ */
+export async function login(
+  deps: AccountDeps,
+  kind: string,
+  email: string,
+  password: string,
+): Promise<LoginResult> {
+  let emailIndex: string | null;
+  try {
+    emailIndex = deps.blindIndex(kind, email);
+  } catch {
+    emailIndex = null; // not an address at all: treated exactly like an unknown account
+  }
+  const throttleKey = emailIndex ?? `invalid:${email.length}`;
+  const gate = await deps.loginThrottle.check(kind, throttleKey);
+  if (!gate.allowed) {
+    throw new AuthError("too_many_attempts", 429, "Too many failed attempts; try again later", {
+      headers: { "Retry-After": String(gate.retryAfterSeconds) },
+    });
+  }
+  let user: UserRecord | null = null;
+  if (emailIndex !== null && (await deps.emailBloom(kind).mightContain(emailIndex))) {
+    user = await deps.store.findByEmailIndex(kind, emailIndex);
+  }
+  const ok = user
+    ? await deps.hasher.verify(user.passwordHash, password)
+    : await deps.hasher.dummyVerify(password);
+  if (!user || !ok) {
+    await deps.loginThrottle.recordFailure(kind, throttleKey);
+    throw invalidCredentials();
+  }
+  await deps.loginThrottle.reset(kind, throttleKey);
+  if (!user.emailVerified) {
+    throw new AuthError("email_not_verified", 403, "Verify your email address before logging in");
+  }
+  if (deps.hasher.needsRehash(user.passwordHash)) {
+    const passwordHash = await deps.hasher.hash(password);
+    await deps.store.update(kind, user.id, user.version, { passwordHash });
+  }
+  const issuedAtSeconds = await issuedAtAfterRevocation(deps, kind, user.id);
+  const issued = await deps.tokens.issue({ subject: user.id, audience: kind, issuedAtSeconds });
+  return { accessToken: issued.token, expiresInSeconds: issued.expiresAt - issued.issuedAt, userId: user.id };
+}

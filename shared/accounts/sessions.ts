@@ -1,0 +1,147 @@
+import type { AccessTokenClaims } from "../crypto/tokens";
+import { AuthError } from "../errors";
+import type { AccountDeps } from "./deps";
+import { redisKeys } from "./keys";
+import type { UserProfile } from "./user-codec";
+
+/** The authenticated caller: always taken from a verified access token, never from a parameter. */
+export interface Principal {
+  kind: string;
+  userId: string;
+  jti: string;
+  /** Issued at / expires at, epoch seconds. */
+  iat: number;
+  exp: number;
+}
+
+const bearer = { "WWW-Authenticate": 'Bearer realm="api"' };
+
+/** 401 for a missing or malformed `Authorization` header. */
+export const missingToken = () =>
+  new AuthError("unauthorized", 401, "A bearer access token is required", { headers: bearer });
+
+/** 401 for a token that verified but has been revoked (logout, password change, deletion). */
+export const revokedToken = () =>
+  new AuthError("token_revoked", 401, "The access token has been revoked", {
+    headers: { "WWW-Authenticate": 'Bearer error="invalid_token", error_description="revoked"' },
+  });
+
+const profileAad = (kind: string, userId: string) => `${kind}|${userId}|profile_cache`;
+
+/** Reads the bearer token of an `Authorization` header (RFC 6750 §2.1); `null` when absent or malformed. */
+export function bearerToken(header: string | undefined): string | null {
+  const m = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header?.trim() ?? "");
+  return m?.[1] ?? null;
+}
+
+/**
+ * Authenticates a request for `kind` (DESIGN.md §5): verifies the JWT (algorithm, issuer and
+ * audience = kind pinned), then reads the token's revocation mark, the user's revoked-before time
+ * and the encrypted profile cache in ONE Redis round trip (MGET).
+ *
+ * Fails closed: when Redis cannot answer, the request is refused with 503 — a revoked token is
+ * never accepted for lack of a check.
+ *
+ * @returns the principal and the cached profile (`null` on a cache miss or an unreadable entry).
+ * @throws AuthError `unauthorized` / `invalid_token` / `token_revoked` (401), `service_unavailable` (503).
+ */
+export async function authenticate(
+  deps: Pick<AccountDeps, "tokens" | "kv" | "ring">,
+  kind: string,
+  authorization: string | undefined,
+): Promise<{ principal: Principal; cachedProfile: UserProfile | null }> {
+  const token = bearerToken(authorization);
+  if (!token) throw missingToken();
+  const claims: AccessTokenClaims = await deps.tokens.verify(token, kind);
+  let values: (string | null)[];
+  try {
+    values = await deps.kv.mget([
+      redisKeys.revokedJti(kind, claims.jti),
+      redisKeys.revokedBefore(kind, claims.sub),
+      redisKeys.profile(kind, claims.sub),
+    ]);
+  } catch (cause) {
+    throw new AuthError("service_unavailable", 503, "Session state is unavailable; try again shortly", {
+      cause,
+      headers: { "Retry-After": "5" },
+    });
+  }
+  const [revoked, revokedBefore, cached] = values;
+  if (revoked !== null && revoked !== undefined) throw revokedToken();
+  if (revokedBefore && claims.iat <= Number(revokedBefore)) throw revokedToken();
+  const principal = { kind, userId: claims.sub, jti: claims.jti, iat: claims.iat, exp: claims.exp };
+  let cachedProfile: UserProfile | null = null;
+  if (cached) {
+    try {
+      cachedProfile = JSON.parse(
+        await deps.ring.openText(cached, profileAad(kind, claims.sub)),
+      ) as UserProfile;
+    } catch {
+      cachedProfile = null; // unreadable (e.g. key removed from the ring): treat as a miss
+    }
+  }
+  return { principal, cachedProfile };
+}
+
+/** Stores a profile in the Redis cache, encrypted with the key ring (the cache never holds plaintext PII). */
+export async function cacheProfile(
+  deps: Pick<AccountDeps, "kv" | "ring" | "settings">,
+  kind: string,
+  profile: UserProfile,
+): Promise<void> {
+  const sealed = await deps.ring.seal(JSON.stringify(profile), profileAad(kind, profile.id));
+  await deps.kv.set(redisKeys.profile(kind, profile.id), sealed, {
+    ttlSeconds: deps.settings.profileCacheTtlSeconds,
+  });
+}
+
+/** Drops a user's cached profile (every write to the record calls this). */
+export async function invalidateProfile(
+  deps: Pick<AccountDeps, "kv">,
+  kind: string,
+  userId: string,
+): Promise<void> {
+  await deps.kv.del(redisKeys.profile(kind, userId));
+}
+
+/** Revokes one access token until it expires (logout). */
+export async function revokeAccessToken(
+  deps: Pick<AccountDeps, "kv" | "nowMs">,
+  principal: Principal,
+): Promise<void> {
+  const ttlSeconds = Math.max(1, principal.exp - Math.floor(deps.nowMs() / 1000) + 60);
+  await deps.kv.set(redisKeys.revokedJti(principal.kind, principal.jti), "1", { ttlSeconds });
+}
+
+/**
+ * Revokes every token of a user issued up to now (password reset/change, log out everywhere,
+ * deletion): stores the current epoch second as the user's revoked-before time, kept for as long
+ * as any token issued before it could live.
+ * @param maxTokenLifetimeSeconds the longest lifetime of any token kind (access or refresh).
+ */
+export async function revokeAllSessions(
+  deps: Pick<AccountDeps, "kv" | "nowMs">,
+  kind: string,
+  userId: string,
+  maxTokenLifetimeSeconds: number,
+): Promise<void> {
+  const nowSeconds = Math.floor(deps.nowMs() / 1000);
+  await deps.kv.set(redisKeys.revokedBefore(kind, userId), String(nowSeconds), {
+    ttlSeconds: maxTokenLifetimeSeconds + 60,
+  });
+}
+
+/**
+ * The `iat` (epoch seconds) to give a token issued now: normally the current second, but one past
+ * the user's revoked-before time when that is the current second, so a login right after a
+ * password reset is not caught by the reset's revocation (tokens compare `iat <= revokedBefore`).
+ */
+export async function issuedAtAfterRevocation(
+  deps: Pick<AccountDeps, "kv" | "nowMs">,
+  kind: string,
+  userId: string,
+): Promise<number> {
+  const nowSeconds = Math.floor(deps.nowMs() / 1000);
+  const revokedBefore = Number((await deps.kv.get(redisKeys.revokedBefore(kind, userId))) ?? 0);
+  return Math.max(nowSeconds, revokedBefore + 1);
+}

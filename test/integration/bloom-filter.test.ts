@@ -1,0 +1,255 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Redis } from "@upstash/redis";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createBloomFilter } from "../../shared/accounts/bloom-filter";
+import { createUpstashKv } from "../../shared/adapters/upstash-kv";
+import type { Kv } from "../../shared/ports/kv";
+import { createTestUpstashClient, startTestRedis, type TestRedis } from "../helpers/redis";
+
+/**
+ * A pass-through HTTP proxy in front of the bridge that records every request, so round trips
+ * are counted on the wire (the `@upstash/redis` client takes no custom fetch).
+ */
+async function startCountingProxy(target: string) {
+  const requests: { path: string; commands: string[] }[] = [];
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+    const body = Buffer.concat(chunks).toString("utf8");
+    const parsed = JSON.parse(body) as unknown[];
+    const commands = (Array.isArray(parsed[0]) ? (parsed as unknown[][]) : [parsed]).map((c) => String(c[0]));
+    requests.push({ path: req.url ?? "", commands });
+    const headers: Record<string, string> = {};
+    for (const name of ["authorization", "content-type", "upstash-encoding", "upstash-sync-token"]) {
+      const value = req.headers[name];
+      if (typeof value === "string") headers[name] = value;
+    }
+    const upstream = await fetch(`${target}${req.url ?? ""}`, { method: "POST", headers, body });
+    const sync = upstream.headers.get("upstash-sync-token");
+    res.writeHead(upstream.status, {
+      "content-type": upstream.headers.get("content-type") ?? "application/json",
+      ...(sync === null ? {} : { "upstash-sync-token": sync }),
+    });
+    res.end(Buffer.from(await upstream.arrayBuffer()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    reset: () => {
+      requests.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const items = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+/** Probes concurrently in chunks (auto-pipelining batches each chunk) and returns the answers. */
+async function probeAll(filter: ReturnType<typeof createBloomFilter>, list: string[]): Promise<boolean[]> {
+  const answers: boolean[] = [];
+  for (let i = 0; i < list.length; i += 1000) {
+    answers.push(...(await Promise.all(list.slice(i, i + 1000).map((item) => filter.mightContain(item)))));
+  }
+  return answers;
+}
+
+let env: TestRedis;
+let proxy: Awaited<ReturnType<typeof startCountingProxy>>;
+let redis: Redis;
+let kv: Kv;
+beforeAll(async () => {
+  env = await startTestRedis();
+  proxy = await startCountingProxy(env.restUrl);
+  redis = createTestUpstashClient({ restUrl: proxy.url, restToken: env.restToken });
+  kv = createUpstashKv(redis);
+});
+afterAll(async () => {
+  await proxy?.close();
+  await env?.stop();
+});
+
+const CAPACITY = 2000;
+const P = 0.01;
+
+describe("Bloom filter in Redis through the Upstash REST bridge", () => {
+  const filter = () =>
+    createBloomFilter(kv, { key: "t:bloom:email", capacity: CAPACITY, falsePositiveRate: P });
+  const present = items("idx-in-", CAPACITY);
+  const absent = items("idx-out-", 20_000);
+
+  beforeAll(async () => {
+    await filter().addMany(present);
+  });
+
+  it("never reports an added item as absent (no false negatives)", async () => {
+    const answers = await probeAll(filter(), present);
+    expect(answers.filter((a) => !a)).toHaveLength(0);
+  });
+
+  it("keeps the measured false-positive rate on 20 000 absent items under 3× the configured rate", async () => {
+    const answers = await probeAll(filter(), absent);
+    const rate = answers.filter(Boolean).length / absent.length;
+    expect(rate).toBeLessThan(3 * P);
+  });
+
+  it("reports fill, estimated false-positive rate and item count consistent with theory", async () => {
+    const stats = await filter().stats();
+    expect(stats).toMatchObject({ bits: 19_171, hashes: 7 });
+    // Expected fill 1 − e^(−kn/m) ≈ 0.518, FP ≈ fill^k ≈ 1.0 %.
+    expect(stats.setBits).toBe(Math.round((stats.fill ?? 0) * 19_171));
+    expect(stats.fill).toBeGreaterThan(0.48);
+    expect(stats.fill).toBeLessThan(0.56);
+    expect(stats.estimatedFalsePositiveRate).toBeGreaterThan(0.005);
+    expect(stats.estimatedFalsePositiveRate).toBeLessThan(0.02);
+    expect(Math.abs((stats.estimatedItems ?? 0) - CAPACITY)).toBeLessThan(CAPACITY * 0.05);
+  });
+
+  it("reports an empty filter as zero fill and zero false-positive rate", async () => {
+    const empty = createBloomFilter(kv, { key: "t:bloom:empty", capacity: 100, falsePositiveRate: P });
+    expect(await empty.stats()).toMatchObject({
+      setBits: 0,
+      fill: 0,
+      estimatedFalsePositiveRate: 0,
+      estimatedItems: 0,
+    });
+    expect(await empty.mightContain("anything")).toBe(false);
+  });
+
+  it("reports null counts, not a guess, when the Kv adapter has no bitCount", async () => {
+    const { bitCount: _omitted, ...withoutBitCount } = kv;
+    const stats = await createBloomFilter(withoutBitCount, {
+      key: "t:bloom:email",
+      capacity: CAPACITY,
+      falsePositiveRate: P,
+    }).stats();
+    expect(stats).toEqual({
+      bits: 19_171,
+      hashes: 7,
+      setBits: null,
+      fill: null,
+      estimatedFalsePositiveRate: null,
+      estimatedItems: null,
+    });
+  });
+
+  it("keeps filters with different sizes in separate bitmaps, so a settings change cannot mix positions", async () => {
+    const other = createBloomFilter(kv, { key: "t:bloom:email", capacity: 50_000, falsePositiveRate: P });
+    expect(other.storageKey).not.toBe(filter().storageKey);
+    expect(filter().storageKey).toBe("t:bloom:email:v1:19171:7");
+    expect(await other.stats()).toMatchObject({ setBits: 0 });
+  });
+});
+
+describe("round trips: each add and each probe is one HTTP request", () => {
+  const filter = () => createBloomFilter(kv, { key: "t:bloom:rt", capacity: 10_000, falsePositiveRate: P });
+  beforeEach(() => proxy.reset());
+
+  it("costs EVALSHA, then EVAL once, on a Redis that has never seen the script; one request after", async () => {
+    await redis.scriptFlush();
+    proxy.reset();
+    await filter().add("first");
+    expect(proxy.requests.flatMap((r) => r.commands)).toEqual(["evalsha", "eval"]);
+    proxy.reset();
+    await filter().mightContain("first");
+    expect(proxy.requests.flatMap((r) => r.commands)).toEqual(["evalsha", "eval"]);
+    proxy.reset();
+    await filter().add("second");
+    await filter().mightContain("second");
+    expect(proxy.requests).toHaveLength(2);
+  });
+
+  it("sends one request per add and one per probe, each carrying one command", async () => {
+    const f = filter();
+    await f.add("warm");
+    await f.mightContain("warm");
+    proxy.reset();
+    for (const item of items("rt-", 5)) {
+      await f.add(item);
+      expect(await f.mightContain(item)).toBe(true);
+    }
+    expect(proxy.requests).toHaveLength(10);
+    for (const request of proxy.requests) expect(request.commands).toEqual(["evalsha"]);
+  });
+
+  it("batches addMany into ⌊8192/k⌋ items per request", async () => {
+    const f = filter(); // k = 7 → 1170 items per call
+    await f.add("warm");
+    proxy.reset();
+    expect(await f.addMany(items("batch-", 2341))).toBe(2341);
+    expect(proxy.requests).toHaveLength(3);
+  });
+
+  it("accepts an async iterable in addMany", async () => {
+    async function* source() {
+      for (const item of items("async-", 10)) yield item;
+    }
+    const f = filter();
+    expect(await f.addMany(source())).toBe(10);
+    expect(await probeAll(f, items("async-", 10))).toEqual(new Array(10).fill(true));
+  });
+});
+
+describe("rebuild: build into <key>:next, then RENAME over the live key", () => {
+  const filter = () =>
+    createBloomFilter(kv, { key: "t:bloom:rebuild", capacity: 2000, falsePositiveRate: P });
+
+  it("drops items missing from the source and keeps every item the source yields", async () => {
+    const f = filter();
+    const removed = items("gone-", 1000);
+    const kept = items("kept-", 1000);
+    await f.addMany([...removed, ...kept]);
+    expect(await f.rebuild(kept)).toBe(1000);
+    expect((await probeAll(f, kept)).every(Boolean)).toBe(true);
+    const stillThere = (await probeAll(f, removed)).filter(Boolean).length;
+    expect(stillThere).toBeLessThan(1000 * 3 * P);
+    expect(await kv.get(`${f.storageKey}:next`)).toBeNull();
+  });
+
+  it("never shows a reader a false negative for an item present before and after the swap", async () => {
+    const f = filter();
+    const stable = items("stable-", 300);
+    await f.rebuild(stable);
+    let rebuilding = true;
+    let probes = 0;
+    const misses: string[] = [];
+    const reader = (async () => {
+      while (rebuilding) {
+        const answers = await probeAll(f, stable.slice(0, 50));
+        probes += answers.length;
+        answers.forEach((a, i) => {
+          if (!a) misses.push(stable[i] ?? "");
+        });
+      }
+    })();
+    await f.rebuild([...stable, ...items("new-", 1500)]);
+    rebuilding = false;
+    await reader;
+    expect(probes).toBeGreaterThan(0);
+    expect(misses).toEqual([]);
+  });
+
+  it("empties the filter when the source yields nothing", async () => {
+    const f = filter();
+    await f.add("lonely");
+    expect(await f.rebuild([])).toBe(0);
+    expect(await f.mightContain("lonely")).toBe(false);
+    expect(await f.stats()).toMatchObject({ setBits: 0 });
+  });
+
+  it("refuses to rebuild without a Kv rename instead of leaving a half-built key live", async () => {
+    const { rename: _omitted, ...withoutRename } = kv;
+    const f = createBloomFilter(withoutRename, {
+      key: "t:bloom:norename",
+      capacity: 100,
+      falsePositiveRate: P,
+    });
+    await expect(f.rebuild(["a"])).rejects.toThrow(/rename/);
+  });
+});
