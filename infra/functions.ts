@@ -138,6 +138,16 @@ const TEMPLATES: FunctionTemplate[] = [
     secrets: ALL_SECRETS,
   },
   {
+    // Web APIs only (jose): the one `edge` candidate today; a test bundles it for a browser platform.
+    name: "Jwks",
+    module: "functions/jwks",
+    routes: [{ method: "GET", path: "/.well-known/jwks.json" }],
+    runtime: "edge",
+    memoryMB: 128,
+    timeoutSeconds: 5,
+    secrets: ALL_SECRETS,
+  },
+  {
     name: "Health",
     module: "functions/health",
     routes: [{ method: "GET", path: "/health" }],

@@ -1,0 +1,56 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { handle } from "hono/aws-lambda";
+import { createAccessTokens } from "../shared/crypto/tokens";
+import { defineEdgeFunction } from "../shared/http/edge-function";
+
+const JwksResponse = z
+  .object({ keys: z.array(z.record(z.string(), z.unknown())) })
+  .openapi("JSONWebKeySet", {
+    example: {
+      keys: [
+        {
+          kty: "OKP",
+          crv: "Ed25519",
+          x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+          kid: "2026-11",
+          alg: "EdDSA",
+          use: "sig",
+        },
+      ],
+    },
+  });
+
+const route = createRoute({
+  method: "get",
+  path: "/.well-known/jwks.json",
+  summary: "Public keys that verify access tokens (RFC 7517)",
+  description:
+    "Empty for HS256 (a shared secret is never published); EdDSA/ES256 deployments list their public key with its `kid`.",
+  tags: ["Operations"],
+  responses: {
+    200: { description: "JSON Web Key Set", content: { "application/json": { schema: JwksResponse } } },
+  },
+});
+
+/**
+ * `GET /.well-known/jwks.json`: lets other services verify access tokens without the signing key.
+ * An `edge` function: Web APIs only (jose), so it can run on any runtime and is cheap to call.
+ */
+export const app = defineEdgeFunction("jwks", (app, config) => {
+  const tokens = createAccessTokens({
+    algorithm: config.jwt.algorithm,
+    ...(config.jwt.secret ? { secret: config.jwt.secret } : {}),
+    ...(config.jwt.privateJwk ? { privateJwk: config.jwt.privateJwk } : {}),
+    issuer: config.jwt.issuer,
+    ttlSeconds: config.jwt.accessTokenTtlSeconds,
+    clockToleranceSeconds: config.jwt.clockToleranceSeconds,
+  });
+  app.openapi(route, async (c) => {
+    c.header("Cache-Control", "public, max-age=300");
+    return c.json((await tokens).jwks(), 200);
+  });
+});
+
+export const handler = handle(app);
+/** Web-standard entry (Cloudflare Workers, Deno, Bun): `export default { fetch }`. */
+export default { fetch: app.fetch };
