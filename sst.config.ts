@@ -25,7 +25,24 @@ export default $config({
     const secrets = Object.fromEntries(
       Object.keys(SECRET_ENV).map((name) => [name, new sst.Secret(name)]),
     ) as Record<keyof typeof SECRET_ENV, sst.Secret>;
-    const api = new sst.aws.ApiGatewayV2("Api");
+    // Preflights are answered by API Gateway (they never reach a function): the same origin list
+    // the functions use, and no CORS at all when none is configured (SST's default would allow `*`).
+    const corsOrigins = (process.env.CORS_ORIGINS ?? "")
+      .split(",")
+      .map((o) => o.trim())
+      .filter((o) => o !== "" && o !== "*");
+    const api = new sst.aws.ApiGatewayV2("Api", {
+      cors:
+        corsOrigins.length > 0
+          ? {
+              allowOrigins: corsOrigins,
+              allowHeaders: ["authorization", "content-type", "x-request-id"],
+              allowMethods: ["GET", "POST", "PUT", "DELETE"],
+              exposeHeaders: ["x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"],
+              maxAge: "10 minutes",
+            }
+          : false,
+    });
     const plain = {
       ENVIRONMENT: $app.stage === "production" ? "production" : "staging",
       USER_KINDS: process.env.USER_KINDS ?? "User1,User2",
@@ -33,6 +50,7 @@ export default $config({
       MAIL_FROM: process.env.MAIL_FROM ?? "no-reply@example.com",
       TWILIO_NUMBER: process.env.TWILIO_NUMBER ?? "",
       ...(process.env.APP_URL ? { APP_URL: process.env.APP_URL } : {}),
+      ...(corsOrigins.length > 0 ? { CORS_ORIGINS: corsOrigins.join(",") } : {}),
     };
     for (const fn of manifest) {
       const lambda = new sst.aws.Function(fn.name, {

@@ -75,7 +75,7 @@ export interface AccessTokens {
     extra?: Record<string, unknown>;
     /**
      * `iat` to write instead of the current second (epoch seconds), at most
-     * `clockToleranceSeconds` ahead: lets a token issued in the same second as a "revoke
+     * `clockToleranceSeconds` ahead (a value already in the past is raised to now): lets a token issued in the same second as a "revoke
      * everything before now" mark be placed after it. `exp` counts from this value.
      */
     issuedAtSeconds?: number;
@@ -196,13 +196,10 @@ export async function createAccessTokens(opts: AccessTokensOptions): Promise<Acc
     if (clash !== undefined) throw new TypeError(`extra claim "${clash}" is a registered claim`);
     const jti = base64UrlEncode(randomBytes(16));
     const nowSeconds = Math.floor(nowMs() / 1000);
-    const issuedAt = issuedAtSeconds ?? nowSeconds;
-    if (
-      !Number.isInteger(issuedAt) ||
-      issuedAt < nowSeconds ||
-      issuedAt > nowSeconds + clockToleranceSeconds
-    ) {
-      throw new RangeError("issuedAtSeconds must be an integer from now to now + clock tolerance");
+    // Never earlier than now (a value computed a moment ago may already be a second old).
+    const issuedAt = Math.max(issuedAtSeconds ?? nowSeconds, nowSeconds);
+    if (!Number.isInteger(issuedAt) || issuedAt > nowSeconds + clockToleranceSeconds) {
+      throw new RangeError("issuedAtSeconds must be an integer no later than now + clock tolerance");
     }
     const expiresAt = issuedAt + ttlSeconds;
     const token = await new SignJWT({ ...extra })

@@ -13,6 +13,8 @@ describe("sst.config.ts", () => {
     const functions: { name: string; args: Record<string, unknown> }[] = [];
     const routes: string[] = [];
     const secrets: string[] = [];
+    const apiArgs: Record<string, unknown>[] = [];
+    delete process.env.CORS_ORIGINS;
     const g = globalThis as Record<string, unknown>;
     g.$config = (c: unknown) => c;
     g.$app = { stage: "dev" };
@@ -34,6 +36,9 @@ describe("sst.config.ts", () => {
         },
         ApiGatewayV2: class {
           url = "https://api.example.com";
+          constructor(_name: string, args: Record<string, unknown>) {
+            apiArgs.push(args);
+          }
           route(key: string, arn: string) {
             routes.push(`${key} -> ${arn}`);
           }
@@ -62,5 +67,7 @@ describe("sst.config.ts", () => {
       for (const r of fn.routes) expect(routes).toContain(`${r.method} ${r.path} -> arn:${fn.name}`);
     }
     expect(routes).toHaveLength(manifest.reduce((n, f) => n + f.routes.length, 0));
+    // No configured origins: no CORS at the gateway (SST's default would answer preflights with `*`).
+    expect(apiArgs).toEqual([{ cors: false }]);
   });
 });
