@@ -3,8 +3,9 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { secureHeaders } from "hono/secure-headers";
 import { resetConfig } from "../../shared/config/schema";
+import { AuthError } from "../../shared/errors";
+import { securityHeaders } from "../../shared/http/app";
 import { problemResponse, problems } from "../../shared/http/problem";
 import { getServices, setServices } from "../../shared/services";
 import { buildManifest, type FunctionSpec } from "../functions";
@@ -48,6 +49,11 @@ const token = (prefix: string) => `${prefix}${randomBytes(24).toString("base64ur
  * Resend and Twilio (capture endpoints + dev outbox at `/_dev/outbox`). The user store is SQLite
  * under `DATA_DIR` unless `MONGO_URL` is set. Missing development secrets are generated once into
  * `<DATA_DIR>/dev-secrets.env`.
+ *
+ * Routing as in production: exact `METHOD /path` routes from the manifest. A known path asked with
+ * another method gets 405 problem+json with `Allow`; an unknown path 404 problem+json. With
+ * `CORS_ORIGINS` set, `OPTIONS` on a known path goes to the function owning it, whose CORS
+ * middleware answers the preflight. Every response carries the shared `securityHeaders()`.
  *
  * Mutates `process.env` (the functions read their configuration from it, as on Lambda).
  * @throws Error when the configuration is invalid or `redis-server` cannot be found.
@@ -157,17 +163,39 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     const manifest = buildManifest(services.config.userKinds);
     const app = new Hono();
-    app.use(secureHeaders({ xFrameOptions: "DENY", referrerPolicy: "no-referrer" }));
+    // The same headers as every function app; a function's own headers pass through unchanged.
+    app.use(securityHeaders());
     if (outbox) app.route("/", createOutboxApp(outbox));
+    /** Methods served per path, for 405 + Allow (RFC 9110 §15.5.6) on a known path with another method. */
+    const methodsByPath = new Map<string, string[]>();
+    const corsEnabled = services.config.http.corsOrigins.length > 0;
     for (const fn of manifest) {
       const mod = (await import(new URL(`../../${fn.module}.ts`, import.meta.url).href)) as {
         app: { fetch: (req: Request, env: unknown) => Response | Promise<Response> };
       };
       for (const route of fn.routes) {
         app.on(route.method, route.path, (c) => mod.app.fetch(c.req.raw, c.env));
+        const methods = methodsByPath.get(route.path);
+        if (!methods) {
+          methodsByPath.set(route.path, [route.method]);
+          // CORS preflights go to the function owning the path: its CORS middleware answers them.
+          if (corsEnabled) app.options(route.path, (c) => mod.app.fetch(c.req.raw, c.env));
+        } else if (!methods.includes(route.method)) methods.push(route.method);
       }
     }
-    app.notFound(() => problemResponse(problems.notFound(), undefined));
+    app.notFound((c) => {
+      const methods = methodsByPath.get(c.req.path);
+      if (!methods) return problemResponse(problems.notFound(), undefined);
+      const allow = [
+        ...methods,
+        ...(methods.includes("GET") ? ["HEAD"] : []),
+        ...(corsEnabled ? ["OPTIONS"] : []),
+      ];
+      const err = new AuthError("method_not_allowed", 405, `Use ${allow.join(", ")} on this path`, {
+        headers: { Allow: allow.join(", ") },
+      });
+      return problemResponse(err, undefined);
+    });
     root = app;
     return { url, manifest, outbox, notes, stop: stopAll };
   } catch (err) {

@@ -120,7 +120,10 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
  * const redis = new Redis({ url: bridge.url, token: bridge.token });
  */
 export async function startUpstashBridge(options: UpstashBridgeOptions): Promise<UpstashBridge> {
-  const base = createClient({ url: options.redisUrl, RESP: 2 });
+  // Offline queue off: while Redis is down, a command fails at once (the request gets an error
+  // reply, as from an unreachable Upstash) instead of waiting, unbounded, for a reconnect that may
+  // never come; the client's own timeout would otherwise be the only bound.
+  const base = createClient({ url: options.redisUrl, RESP: 2, disableOfflineQueue: true });
   base.on("error", () => {}); // reconnects on its own; failed commands surface per request
   await base.connect();
   // Passed per call: `withTypeMapping()` does NOT reach `sendCommand` in node-redis 5.12 (it reads
@@ -264,7 +267,9 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await base.close();
+      // close() waits for pending replies, which never come from a stopped Redis: drop them then.
+      if (base.isReady) await base.close();
+      else base.destroy();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
@@ -57,6 +57,38 @@ export function validationFailed(error: ZodError): AuthError {
   });
 }
 
+/**
+ * The security headers of every response of this service, the ONE definition shared by every
+ * function app and the local runtime's own responses (its 404/405 and dev pages), so local and
+ * deployed answers carry the same values:
+ * HSTS (2 years, subdomains), `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, a CSP
+ * of `default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'` (an API
+ * serves no active content), `Referrer-Policy: no-referrer`, a Permissions-Policy denying
+ * camera/microphone/geolocation/payment, COOP and CORP `same-origin`; `X-Powered-By` removed
+ * (OWASP HTTP Headers Cheat Sheet).
+ *
+ * A header a handler set itself is kept (`overwrite: false`): the HTML pages send their own,
+ * equally strict CSP that additionally allows their inline styles (`pages.ts`). Every other
+ * response gets the values above.
+ */
+export function securityHeaders(): MiddlewareHandler {
+  return secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+    },
+    strictTransportSecurity: "max-age=63072000; includeSubDomains",
+    xFrameOptions: "DENY",
+    referrerPolicy: "no-referrer",
+    crossOriginResourcePolicy: "same-origin",
+    crossOriginOpenerPolicy: "same-origin",
+    permissionsPolicy: { camera: [], microphone: [], geolocation: [], payment: [] },
+    overwrite: false,
+  });
+}
+
 let coldStart = true;
 
 /**
@@ -107,22 +139,7 @@ export function createFunctionApp(options: FunctionAppOptions): OpenAPIHono<AppE
       duration_ms: Math.round(performance.now() - started),
     });
   });
-  app.use(
-    secureHeaders({
-      contentSecurityPolicy: {
-        defaultSrc: ["'none'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-      },
-      strictTransportSecurity: "max-age=63072000; includeSubDomains",
-      xFrameOptions: "DENY",
-      referrerPolicy: "no-referrer",
-      crossOriginResourcePolicy: "same-origin",
-      crossOriginOpenerPolicy: "same-origin",
-      permissionsPolicy: { camera: [], microphone: [], geolocation: [], payment: [] },
-    }),
-  );
+  app.use(securityHeaders());
   if (options.corsOrigins.length > 0) {
     const allowed = new Set(options.corsOrigins);
     app.use(
@@ -164,11 +181,14 @@ export function toProblem(err: unknown, c: Context<AppEnv>): Response {
     return problemResponse(err, id);
   }
   if (err instanceof HTTPException && err.status < 500) {
-    // Hono's own 4xx (e.g. malformed JSON in the validator): a stable code, never the parser's text.
+    // Hono's own 4xx (e.g. malformed JSON in the validator, or the OpenAPI router's media-type gate
+    // answering 415 for a Content-Type the route does not declare): a stable code, never the parser's text.
     const mapped =
       err.status === 400
         ? problems.malformedBody(err)
-        : new AuthError("bad_request", err.status, "Bad request");
+        : err.status === 415
+          ? new AuthError("unsupported_media_type", 415, "This route does not accept that request body type")
+          : new AuthError("bad_request", err.status, "Bad request");
     return problemResponse(mapped, id);
   }
   log?.error("unhandled error", { code: "internal_error", ...errorFields(err) });

@@ -1,6 +1,6 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { AuthError } from "../errors";
 import { errorFields } from "../observability/logger";
 import type { AppEnv } from "./app";
@@ -35,11 +35,27 @@ export interface RateLimitsOptions {
 export interface RateLimits {
   /**
    * Middleware enforcing `policyName` and the global per-address limit. Mount it after the auth
-   * middleware on authenticated routes (it reads `c.get("userId")` for user-keyed policies).
+   * middleware on authenticated routes (it reads `c.get("userId")` for user-keyed policies). When
+   * {@link RateLimits.startGlobalCheck} already counted this request, it reuses that verdict and
+   * only checks `policyName`.
    * @throws AuthError `rate_limited` (429) when a limit is exhausted; `service_unavailable` (503)
    *   when Redis cannot answer and the policy fails closed.
    */
   middleware(policyName: RateLimitPolicyName): MiddlewareHandler<AppEnv>;
+  /**
+   * Starts counting this request against the global per-address limit NOW, without waiting for
+   * the verdict: the auth middleware calls it before verifying the token, so the count runs
+   * concurrently with authentication (its Redis call overlaps the session MGET) and an
+   * invalid-token flood is counted too. Idempotent per request.
+   */
+  startGlobalCheck(c: Context<AppEnv>): void;
+  /**
+   * Awaits the check {@link RateLimits.startGlobalCheck} started (no-op when none was).
+   * @throws AuthError `rate_limited` (429) when the address has exhausted the global limit. A
+   *   failed check (Redis unavailable) does not throw here: the route's `middleware` applies its
+   *   failure policy, and authentication fails closed on its own.
+   */
+  enforceGlobalCheck(c: Context<AppEnv>): Promise<void>;
 }
 
 /** The verdict of one limiter call, or why there is none. */
@@ -80,6 +96,15 @@ function rateLimitHeaders(
   };
 }
 
+/** The 429 for a refused verdict: `Retry-After` and the refusing limit's `RateLimit-*` headers. */
+function refusal(refused: Extract<Check, { ok: true }>[], nowMs: number): AuthError {
+  const latest = refused.reduce((a, b) => (b.resetMs > a.resetMs ? b : a));
+  const retryAfterSeconds = Math.max(1, secondsUntil(latest.resetMs, nowMs));
+  return new AuthError("rate_limited", 429, `Too many requests; retry in ${retryAfterSeconds} seconds`, {
+    headers: { "Retry-After": String(retryAfterSeconds), ...rateLimitHeaders(latest, nowMs, 0) },
+  });
+}
+
 async function runCheck(limiter: Ratelimit, identifier: string): Promise<Check> {
   try {
     const r = await limiter.limit(identifier);
@@ -108,6 +133,15 @@ async function runCheck(limiter: Ratelimit, identifier: string): Promise<Check> 
  * `Retry-After` (seconds, RFC 9110 §10.2.3). `Reset`/`Retry-After` come from the library's reset
  * time, the end of the current fixed window; with the sliding window's weighting of the previous
  * window, a client may still be refused right after it, so treat them as lower bounds.
+ *
+ * Authenticated routes: the auth middleware calls `startGlobalCheck` before verifying the token
+ * and `enforceGlobalCheck` once it is done (valid or not), so the global per-address limit is
+ * counted BEFORE authentication (an invalid-token flood exhausts it and then gets 429, not 401)
+ * while its Redis call runs concurrently with the session lookup; the route's `middleware` then
+ * counts only the per-user policy. Sequential Redis round trips per authenticated request stay at
+ * two, as before (session MGET ∥ global check, then the per-user check), at the cost of one more
+ * HTTP request than batching both limits after auth. Unauthenticated routes still send both checks
+ * together in one auto-pipelined round trip.
  *
  * Failure policy: a check that throws (Redis unreachable) or reports `reason: "timeout"` after
  * `timeoutMs` fails closed (503 `service_unavailable`) when the route's policy or the global one is
@@ -139,8 +173,22 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
   const globalLimiter = build(GLOBAL_POLICY_NAME, policies.global);
   const limiters = new Map<string, Ratelimit>();
   for (const [name, policy] of Object.entries(policies.routes)) limiters.set(name, build(name, policy));
+  /** Global checks started before authentication, per request (a Context lives for one request). */
+  const started = new WeakMap<Context<AppEnv>, Promise<Check>>();
+  const ipSubjectOf = (c: Context<AppEnv>) => `ip:${rateLimitSubject(c.get("clientAddress"))}`;
 
   return {
+    startGlobalCheck(c) {
+      if (!started.has(c)) started.set(c, runCheck(globalLimiter, ipSubjectOf(c)));
+    },
+
+    async enforceGlobalCheck(c) {
+      const pending = started.get(c);
+      if (!pending) return;
+      const check = await pending;
+      if (check.ok && !check.success) throw refusal([check], Date.now());
+    },
+
     middleware(policyName) {
       const policy = policies.routes[policyName];
       const limiter = limiters.get(policyName);
@@ -151,7 +199,7 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
 
       return async function rateLimit(c, next) {
         const log = c.get("log");
-        const ipSubject = `ip:${rateLimitSubject(c.get("clientAddress"))}`;
+        const ipSubject = ipSubjectOf(c);
         let subject = ipSubject;
         if (policy.key === "user") {
           const userId = c.get("userId");
@@ -161,24 +209,17 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
               event: "rate_limit_no_user",
             });
         }
-        // Both checks go out together: auto-pipelining makes them one HTTP round trip.
-        const checks = await Promise.all([runCheck(limiter, subject), runCheck(globalLimiter, ipSubject)]);
+        // Both checks go out together (auto-pipelining makes them one HTTP round trip), unless the
+        // auth middleware already started the global one before authenticating.
+        const checks = await Promise.all([
+          runCheck(limiter, subject),
+          started.get(c) ?? runCheck(globalLimiter, ipSubject),
+        ]);
         const nowMs = Date.now();
 
         const verdicts = checks.filter((k): k is Extract<Check, { ok: true }> => k.ok);
         const refused = verdicts.filter((k) => !k.success);
-        if (refused.length > 0) {
-          const latest = refused.reduce((a, b) => (b.resetMs > a.resetMs ? b : a));
-          const retryAfterSeconds = Math.max(1, secondsUntil(latest.resetMs, nowMs));
-          throw new AuthError(
-            "rate_limited",
-            429,
-            `Too many requests; retry in ${retryAfterSeconds} seconds`,
-            {
-              headers: { "Retry-After": String(retryAfterSeconds), ...rateLimitHeaders(latest, nowMs, 0) },
-            },
-          );
-        }
+        if (refused.length > 0) throw refusal(refused, nowMs);
 
         const failed = checks.find((k): k is Extract<Check, { ok: false }> => !k.ok);
         if (failed) {

@@ -8,7 +8,7 @@ import { Ratelimit } from "@upstash/ratelimit";
 import { errors, type Redis, type RedisConfigNodejs } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedisServer } from "../../infra/local/redis-server";
-import { encodeReply, stripUpstashScriptFlags } from "../../infra/local/upstash-bridge";
+import { encodeReply, startUpstashBridge, stripUpstashScriptFlags } from "../../infra/local/upstash-bridge";
 import { createTestUpstashClient, startTestRedis, type TestRedis } from "../helpers/redis";
 
 let env: TestRedis;
@@ -363,5 +363,30 @@ describe("startRedisServer", () => {
     parent.kill("SIGTERM");
     expect(await exited).toBe("SIGTERM");
     await expect.poll(() => isAlive(pid), { timeout: 5000 }).toBe(false);
+  });
+});
+
+describe("the bridge when its Redis goes away", () => {
+  it("answers each request with an error reply instead of holding it, and closes without waiting for Redis", async () => {
+    const server = await startRedisServer();
+    const bridge = await startUpstashBridge({ redisUrl: server.url, token: "outage-test" });
+    try {
+      // A client timeout far beyond the test's: only the bridge's own answer can end these calls.
+      const client = createTestUpstashClient(
+        { restUrl: bridge.url, restToken: "outage-test" },
+        { signal: () => AbortSignal.timeout(120_000) },
+      );
+      expect(await client.set("k", "v")).toBe("OK");
+      await server.stop();
+      const failure = await client.get("k").then(
+        () => new Error("a read succeeded without Redis"),
+        (err: unknown) => err,
+      );
+      expect(failure).toBeInstanceOf(errors.UpstashError);
+      expect(String(failure)).toMatch(/offline|closed|ECONNREFUSED/i);
+    } finally {
+      await bridge.close(); // with pending commands waiting for Redis, this would never resolve
+      await server.stop();
+    }
   });
 });
