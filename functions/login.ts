@@ -8,6 +8,7 @@ import { problems } from "../shared/http/problem";
 /**
  * `POST /{kind}/login`: OAuth2 resource owner password grant (RFC 6749 §4.3) as the seed's
  * FastAPI `OAuth2PasswordRequestForm` took it (`username` = email, form-urlencoded); JSON accepted too.
+ * Answers an access token and the first refresh token of a new session (`POST /{kind}/token`).
  */
 export const app = defineAccountFunction("login", (app, kit, kind) => {
   const route = createRoute({
@@ -44,6 +45,7 @@ export const app = defineAccountFunction("login", (app, kit, kind) => {
         access_token: result.accessToken,
         token_type: "bearer" as const,
         expires_in: result.expiresInSeconds,
+        refresh_token: result.refreshToken,
       },
       200,
     );

@@ -1,16 +1,16 @@
 import { createRoute } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
-import { revokeAccessToken } from "../shared/accounts/sessions";
+import { logout } from "../shared/accounts/logout";
 import { defineAccountFunction } from "../shared/http/account-function";
 import { MessageResponse, problemResponses } from "../shared/http/account-schemas";
 
-/** `GET|POST /{kind}/logout`: revokes the presented access token until it expires. */
+/** `GET|POST /{kind}/logout`: revokes the presented access token and its session's refresh-token family. */
 export const app = defineAccountFunction("logout", (app, kit, kind) => {
   for (const method of ["get", "post"] as const) {
     const route = createRoute({
       method,
       path: `/${kind}/logout`,
-      summary: "Log out (revoke this access token)",
+      summary: "Log out this session (access token and its refresh tokens)",
       tags: [kind],
       security: [{ bearerAuth: [] }],
       middleware: [kit.requireAuth(kind), kit.rateLimit("logout")] as const,
@@ -20,7 +20,7 @@ export const app = defineAccountFunction("logout", (app, kit, kind) => {
       },
     });
     app.openapi(route, async (c) => {
-      await revokeAccessToken(await kit.deps(), c.get("principal"));
+      await logout(await kit.deps(), c.get("principal"));
       return c.json({ message: "Successfully logged out" }, 200);
     });
   }

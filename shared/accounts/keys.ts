@@ -16,14 +16,23 @@ export const redisKeys = {
   emailBloom: (kind: string) => `${kind}:bloom:email`,
   /** Refresh token record by SHA-256 of the token. */
   refreshToken: (kind: string, tokenHash: string) => `${kind}:rt:${tokenHash}`,
-  /** Refresh token family state (revoked mark / current generation). */
+  /**
+   * Rotation claim of a refresh token, by SHA-256 of the token: set (NX) when the token is used; the
+   * value is the sealed successor token and the use time (see `refresh-tokens.ts`).
+   */
+  refreshTokenUsed: (kind: string, tokenHash: string) => `${kind}:rt:used:${tokenHash}`,
+  /** Refresh token family state: present = the whole family is revoked. */
   refreshFamily: (kind: string, familyId: string) => `${kind}:rtf:${familyId}`,
   /** Current OTP state of a user. */
   otp: (kind: string, userId: string) => `${kind}:otp:${userId}`,
+  /** Wrong-code counter of a user's current OTP (reset by every new send). */
+  otpAttempts: (kind: string, userId: string) => `${kind}:otp:attempts:${userId}`,
   /** OTP send cool-down mark of a user. */
   otpCooldown: (kind: string, userId: string) => `${kind}:otp:cooldown:${userId}`,
   /** OTP daily send counter of a phone (keyed hash of the number). */
   otpDaily: (kind: string, phoneHash: string) => `${kind}:otp:daily:${phoneHash}`,
+  /** Password-reset mail cool-down mark of a user (one reset mail per account per minute). */
+  resetCooldown: (kind: string, userId: string) => `${kind}:reset:cooldown:${userId}`,
 };
 
 /** What a one-time action token is for; a token of one purpose is never found under another. */

@@ -1,14 +1,13 @@
 import { AuthError } from "../errors";
 import type { UserRecord } from "../ports/user-store";
 import type { AccountDeps } from "./deps";
-import { issuedAtAfterRevocation } from "./sessions";
+import { type SessionTokens, startSession } from "./refresh-tokens";
 
-/** A successful login: an access token (JWT) and its lifetime in seconds. */
-export interface LoginResult {
-  accessToken: string;
-  expiresInSeconds: number;
-  userId: string;
-}
+/**
+ * A successful login: an access token (JWT), its lifetime in seconds, and the first refresh token
+ * of a new session (see `refresh-tokens.ts`).
+ */
+export type LoginResult = SessionTokens;
 
 /** The one answer for "no such account" and "wrong password" (same status, code and body). */
 export const invalidCredentials = () =>
@@ -22,7 +21,8 @@ export const invalidCredentials = () =>
  * - an unknown email (or an unusable one) costs the same Argon2 verification as a known one and
  *   answers exactly like a wrong password; both count as a failure for the throttle;
  * - only after a correct password does an unverified email get 403 `email_not_verified`;
- * - a hash with outdated parameters is upgraded on success (best effort: a concurrent update wins).
+ * - a hash with outdated parameters is upgraded on success (best effort: a concurrent update wins);
+ * - success starts a session: access token plus a refresh token of a new family.
  *
  * @throws AuthError `invalid_credentials` (401), `too_many_attempts` (429), `email_not_verified` (403),
  *   `password_too_long` (422).
@@ -65,7 +65,5 @@ export async function login(
     const passwordHash = await deps.hasher.hash(password);
     await deps.store.update(kind, user.id, user.version, { passwordHash });
   }
-  const issuedAtSeconds = await issuedAtAfterRevocation(deps, kind, user.id);
-  const issued = await deps.tokens.issue({ subject: user.id, audience: kind, issuedAtSeconds });
-  return { accessToken: issued.token, expiresInSeconds: issued.expiresAt - issued.issuedAt, userId: user.id };
+  return startSession(deps, kind, user.id);
 }

@@ -12,7 +12,15 @@ export interface Principal {
   /** Issued at / expires at, epoch seconds. */
   iat: number;
   exp: number;
+  /**
+   * Session id: the refresh-token family the access token was issued with (private claim `sid`).
+   * Absent on tokens issued without a refresh token.
+   */
+  sid?: string;
 }
+
+/** Shape of a family id as `refresh-tokens.ts` creates it; anything else in `sid` is ignored. */
+const SID_PATTERN = /^rtf_[A-Za-z0-9_-]{22,86}$/;
 
 const bearer = { "WWW-Authenticate": 'Bearer realm="api"' };
 
@@ -36,8 +44,10 @@ export function bearerToken(header: string | undefined): string | null {
 
 /**
  * Authenticates a request for `kind` (DESIGN.md §5): verifies the JWT (algorithm, issuer and
- * audience = kind pinned), then reads the token's revocation mark, the user's revoked-before time
- * and the encrypted profile cache in ONE Redis round trip (MGET).
+ * audience = kind pinned), then reads the token's revocation mark, the user's revoked-before time,
+ * the encrypted profile cache and — for a token carrying a session id (`sid`) — its refresh
+ * family's revocation mark, all in ONE Redis round trip (MGET). So logging out a session or a
+ * detected refresh-token reuse ends every access token of that session, not just one.
  *
  * Fails closed: when Redis cannot answer, the request is refused with 503 — a revoked token is
  * never accepted for lack of a check.
@@ -53,12 +63,14 @@ export async function authenticate(
   const token = bearerToken(authorization);
   if (!token) throw missingToken();
   const claims: AccessTokenClaims = await deps.tokens.verify(token, kind);
+  const sid = typeof claims.sid === "string" && SID_PATTERN.test(claims.sid) ? claims.sid : undefined;
   let values: (string | null)[];
   try {
     values = await deps.kv.mget([
       redisKeys.revokedJti(kind, claims.jti),
       redisKeys.revokedBefore(kind, claims.sub),
       redisKeys.profile(kind, claims.sub),
+      ...(sid ? [redisKeys.refreshFamily(kind, sid)] : []),
     ]);
   } catch (cause) {
     throw new AuthError("service_unavailable", 503, "Session state is unavailable; try again shortly", {
@@ -66,10 +78,18 @@ export async function authenticate(
       headers: { "Retry-After": "5" },
     });
   }
-  const [revoked, revokedBefore, cached] = values;
+  const [revoked, revokedBefore, cached, familyRevoked] = values;
   if (revoked !== null && revoked !== undefined) throw revokedToken();
   if (revokedBefore && claims.iat <= Number(revokedBefore)) throw revokedToken();
-  const principal = { kind, userId: claims.sub, jti: claims.jti, iat: claims.iat, exp: claims.exp };
+  if (familyRevoked !== null && familyRevoked !== undefined) throw revokedToken();
+  const principal: Principal = {
+    kind,
+    userId: claims.sub,
+    jti: claims.jti,
+    iat: claims.iat,
+    exp: claims.exp,
+    ...(sid ? { sid } : {}),
+  };
   let cachedProfile: UserProfile | null = null;
   if (cached) {
     try {
@@ -129,6 +149,14 @@ export async function revokeAllSessions(
   await deps.kv.set(redisKeys.revokedBefore(kind, userId), String(nowSeconds), {
     ttlSeconds: maxTokenLifetimeSeconds + 60,
   });
+}
+
+/**
+ * The longest any token of the user can live (access or refresh), in seconds: how long a
+ * "revoked before" mark must be kept.
+ */
+export function maxTokenLifetimeSeconds(settings: AccountDeps["settings"]): number {
+  return Math.max(settings.accessTokenTtlSeconds, settings.refreshTtlSeconds);
 }
 
 /**

@@ -1,0 +1,44 @@
+import { randomId } from "../crypto/random";
+import { wrongPassword } from "./delete-account";
+import type { AccountDeps } from "./deps";
+import { assertAcceptablePassword, passwordStamp, storeNewPassword } from "./new-password";
+import { type SessionTokens, startSession } from "./refresh-tokens";
+import { missingToken, type Principal } from "./sessions";
+import { openUser } from "./user-codec";
+
+/**
+ * Changes the caller's own password (OWASP Authentication Cheat Sheet: re-authenticate for
+ * sensitive actions; Session Management: renew sessions after a password change).
+ *
+ * 1. The current password is verified (Argon2id) on the token's subject; wrong → 403.
+ * 2. The new one must pass the registration policy (422 `weak_password` with reasons).
+ * 3. The hash is stored only if the password did not change meanwhile; then every access and
+ *    refresh token issued so far — including the one making this request — is revoked, the
+ *    profile cache dropped, and the address on record is told.
+ * 4. A new session (access + refresh token) is returned, so the device that made the change
+ *    stays signed in while every other one is signed out.
+ *
+ * @throws AuthError `incorrect_password` (403), `weak_password` / `password_too_long` (422),
+ *   `unauthorized` (401) when the account no longer exists.
+ */
+export async function changePassword(
+  deps: AccountDeps,
+  principal: Principal,
+  currentPassword: string,
+  newPassword: string,
+): Promise<SessionTokens> {
+  const { kind, userId } = principal;
+  const record = await deps.store.findById(kind, userId);
+  if (!record) throw missingToken();
+  if (!(await deps.hasher.verify(record.passwordHash, currentPassword))) throw wrongPassword();
+  const profile = await openUser(deps.ring, kind, record);
+  await assertAcceptablePassword(deps, newPassword, profile, "new_password");
+  const passwordHash = await deps.hasher.hash(newPassword);
+  const updated = await storeNewPassword(deps, kind, userId, passwordHash, profile, {
+    expectedStamp: passwordStamp(record.passwordHash),
+    dedupId: `password_changed:${kind}:${randomId("chg")}`,
+  });
+  // Lost to a concurrent change: the caller proved a password that is no longer current.
+  if (!updated) throw wrongPassword();
+  return startSession(deps, kind, userId);
+}

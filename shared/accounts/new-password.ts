@@ -1,0 +1,80 @@
+/**
+ * What setting a new password means, shared by password reset and password change: the same
+ * policy as registration, then hash, store, revoke every older token, tell the owner.
+ */
+import { hashOpaqueToken } from "../crypto/random";
+import { AuthError } from "../errors";
+import type { UserRecord } from "../ports/user-store";
+import type { AccountDeps } from "./deps";
+import { invalidateProfile, maxTokenLifetimeSeconds, revokeAllSessions } from "./sessions";
+import { updateWithRetry } from "./update-with-retry";
+import type { UserProfile } from "./user-codec";
+
+/**
+ * Checks a new password against the registration policy (NIST SP 800-63B length and byte cap,
+ * zxcvbn strength with the user's names and email as context).
+ * @throws AuthError `weak_password` (422) with the reasons in `errors`, on `field`.
+ */
+export async function assertAcceptablePassword(
+  deps: Pick<AccountDeps, "passwordPolicy">,
+  password: string,
+  profile: Pick<UserProfile, "firstName" | "lastName" | "email">,
+  field: string,
+): Promise<void> {
+  const policy = await deps.passwordPolicy.check(password, [
+    profile.firstName,
+    profile.lastName,
+    profile.email,
+    profile.email.split("@")[0] ?? "",
+  ]);
+  if (!policy.ok) {
+    throw new AuthError("weak_password", 422, "The password is too weak", {
+      extensions: { errors: policy.reasons.map((message) => ({ field, message, code: "weak_password" })) },
+    });
+  }
+}
+
+/**
+ * A short fingerprint of a password hash (16 base64url chars of its SHA-256). A reset link records
+ * the fingerprint of the hash current when it was issued, so any password change in between
+ * (another reset, change_password) makes every older link useless.
+ */
+export function passwordStamp(passwordHash: string): string {
+  return hashOpaqueToken(`password-stamp|${passwordHash}`).slice(0, 16);
+}
+
+/**
+ * Stores a new password hash and ends every existing session (OWASP Forgot Password and Session
+ * Management cheat sheets): the user's revoked-before time is set, so every access and refresh
+ * token issued before now is refused; the profile cache is dropped; the address on record is told.
+ *
+ * @param expectedStamp when given, the write happens only while the stored hash still has this
+ *   {@link passwordStamp} (a reset link racing another password change loses).
+ * @param extra further fields to set in the same write (a reset also proves the email address).
+ * @returns the updated record, or `null` when the account is gone or the stamp no longer matches.
+ */
+export async function storeNewPassword(
+  deps: AccountDeps,
+  kind: string,
+  userId: string,
+  passwordHash: string,
+  profile: Pick<UserProfile, "email" | "firstName">,
+  options: { expectedStamp?: string; dedupId: string; extra?: { emailVerified?: true } },
+): Promise<UserRecord | null> {
+  let stale = false;
+  const result = await updateWithRetry(deps, kind, userId, (record) => {
+    if (options.expectedStamp !== undefined && passwordStamp(record.passwordHash) !== options.expectedStamp) {
+      stale = true;
+      return null;
+    }
+    return { passwordHash, ...(options.extra ?? {}) };
+  });
+  if (!result || stale) return null;
+  await revokeAllSessions(deps, kind, userId, maxTokenLifetimeSeconds(deps.settings));
+  await invalidateProfile(deps, kind, userId);
+  await deps.notifier.notify(
+    { type: "email.password_changed", kind, to: profile.email, name: profile.firstName },
+    options.dedupId,
+  );
+  return result.record;
+}

@@ -1,0 +1,123 @@
+import { hashOpaqueToken } from "../crypto/random";
+import type { AccountDeps } from "./deps";
+import { redisKeys } from "./keys";
+import {
+  invalidGrant,
+  issueAccessToken,
+  parseRefreshRecord,
+  type RefreshRecord,
+  revokeRefreshFamily,
+  type SessionTokens,
+  storeRefreshToken,
+} from "./refresh-tokens";
+
+/** What the rotation claim of a used token holds (sealed with the key ring). */
+interface UsedMark {
+  /** The successor refresh token handed out when this one was used. */
+  successor: string;
+  /** When it was used, epoch milliseconds. */
+  usedAtMs: number;
+}
+
+const usedAad = (kind: string, tokenHash: string) => `${kind}|refresh_successor|${tokenHash}`;
+
+/**
+ * The OAuth2 `refresh_token` grant (RFC 6749 §6) with rotation and reuse detection
+ * (RFC 9700 §4.14.2). Exchanges a refresh token for a new access token and a NEW refresh token of
+ * the same family; the presented one is used up.
+ *
+ * 1. Look up the record by the token's SHA-256, then (one MGET) the family's revocation mark, the
+ *    user's revoked-before time and the token's rotation claim. Unknown, expired, revoked family,
+ *    or issued at/before the revoked-before time → `invalid_grant`.
+ * 2. Not yet used: write the successor's record FIRST, then claim the presented token with
+ *    `SET NX` (value: the successor sealed with the key ring, and the use time). Exactly one
+ *    concurrent request wins the claim; a loser deletes its own, never-revealed successor record.
+ * 3. Already used (or a lost claim): when the use was within `refreshReuseGraceSeconds` AND the
+ *    successor it produced has not been used itself, this is a concurrent retry of the same
+ *    request (e.g. two browser tabs, a network retry): it gets the SAME successor and a fresh
+ *    access token, so the family never branches. Otherwise it is a replay: the whole family is
+ *    revoked (the attacker's and the victim's tokens alike, access tokens included) → `invalid_grant`.
+ *    Requiring the successor to be unused is stricter than a bare time window: a token that was
+ *    rotated twice can never be replayed, even inside the window.
+ *
+ * @returns the new token pair (`iat` of both after any revoked-before mark).
+ * @throws AuthError `invalid_grant` (401).
+ */
+export async function refreshSession(
+  deps: AccountDeps,
+  kind: string,
+  refreshToken: string,
+): Promise<SessionTokens> {
+  const hash = hashOpaqueToken(refreshToken);
+  const record = parseRefreshRecord(await deps.kv.get(redisKeys.refreshToken(kind, hash)));
+  if (!record) throw invalidGrant();
+  const usedKey = redisKeys.refreshTokenUsed(kind, hash);
+  const [familyRevoked, revokedBeforeRaw, usedRaw] = await deps.kv.mget([
+    redisKeys.refreshFamily(kind, record.familyId),
+    redisKeys.revokedBefore(kind, record.userId),
+    usedKey,
+  ]);
+  if (familyRevoked) throw invalidGrant();
+  const revokedBefore = Number(revokedBeforeRaw ?? 0);
+  if (record.issuedAtSeconds <= revokedBefore) throw invalidGrant();
+  const issuedAtSeconds = Math.max(Math.floor(deps.nowMs() / 1000), revokedBefore + 1);
+
+  if (usedRaw) return retryWithinGrace(deps, kind, hash, record, usedRaw, issuedAtSeconds);
+
+  const next: RefreshRecord = { userId: record.userId, familyId: record.familyId, issuedAtSeconds };
+  const successor = await storeRefreshToken(deps, kind, next);
+  const mark: UsedMark = { successor: successor.token, usedAtMs: deps.nowMs() };
+  const claimed = await deps.kv.set(
+    usedKey,
+    await deps.ring.seal(JSON.stringify(mark), usedAad(kind, hash)),
+    {
+      nx: true,
+      ttlSeconds: deps.settings.refreshTtlSeconds,
+    },
+  );
+  if (!claimed) {
+    // A concurrent request used the token first: drop our branch, then behave as its retry.
+    await deps.kv.del(redisKeys.refreshToken(kind, successor.hash));
+    const winner = await deps.kv.get(usedKey);
+    if (!winner) throw invalidGrant();
+    return retryWithinGrace(deps, kind, hash, record, winner, issuedAtSeconds);
+  }
+  const access = await issueAccessToken(deps, kind, record.userId, record.familyId, issuedAtSeconds);
+  return { ...access, refreshToken: successor.token, userId: record.userId };
+}
+
+/** Step 3 of {@link refreshSession}: the presented token was already used. */
+async function retryWithinGrace(
+  deps: AccountDeps,
+  kind: string,
+  hash: string,
+  record: RefreshRecord,
+  usedRaw: string,
+  issuedAtSeconds: number,
+): Promise<SessionTokens> {
+  let mark: UsedMark | null = null;
+  try {
+    mark = JSON.parse(await deps.ring.openText(usedRaw, usedAad(kind, hash))) as UsedMark;
+  } catch {
+    mark = null; // unreadable (e.g. its key left the ring): no grace, treat as reuse
+  }
+  const graceMs = deps.settings.refreshReuseGraceSeconds * 1000;
+  const inGrace =
+    mark !== null &&
+    typeof mark.successor === "string" &&
+    typeof mark.usedAtMs === "number" &&
+    deps.nowMs() - mark.usedAtMs <= graceMs;
+  if (mark && inGrace) {
+    const successorHash = hashOpaqueToken(mark.successor);
+    const [successorUsed, successorRecord] = await deps.kv.mget([
+      redisKeys.refreshTokenUsed(kind, successorHash),
+      redisKeys.refreshToken(kind, successorHash),
+    ]);
+    if (!successorUsed && successorRecord) {
+      const access = await issueAccessToken(deps, kind, record.userId, record.familyId, issuedAtSeconds);
+      return { ...access, refreshToken: mark.successor, userId: record.userId };
+    }
+  }
+  await revokeRefreshFamily(deps, kind, record.familyId);
+  throw invalidGrant();
+}

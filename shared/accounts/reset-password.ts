@@ -1,0 +1,70 @@
+import { hashOpaqueToken } from "../crypto/random";
+import { AuthError } from "../errors";
+import type { AccountDeps } from "./deps";
+import type { ResetTokenRecord } from "./forgot-password";
+import { redisKeys } from "./keys";
+import { assertAcceptablePassword, passwordStamp, storeNewPassword } from "./new-password";
+import { openUser } from "./user-codec";
+
+/** 400 for a reset link that is unknown, used, expired or outdated (one answer for all). */
+export const invalidResetLink = () =>
+  new AuthError("invalid_or_expired_token", 400, "This password reset link is invalid or has expired");
+
+function parseRecord(raw: string | null): ResetTokenRecord | null {
+  if (raw === null) return null;
+  try {
+    const v = JSON.parse(raw) as Partial<ResetTokenRecord>;
+    return typeof v.userId === "string" && typeof v.stamp === "string"
+      ? { userId: v.userId, stamp: v.stamp }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Completes a password reset with the token from the mailed link (DESIGN.md §5, §9; OWASP Forgot
+ * Password Cheat Sheet).
+ *
+ * - The token is looked up by SHA-256 under the `password_reset` purpose only (an email
+ *   verification token is never found here, nor a reset token by `/verify`).
+ * - The new password must pass the registration policy; a weak one is refused with 422 WITHOUT
+ *   using up the link, so the user can try again.
+ * - The token is then consumed atomically (GETDEL; of two concurrent uses exactly one proceeds),
+ *   and the write happens only while the password is still the one the link was issued for, so
+ *   any other password change since makes the link useless.
+ * - Success: Argon2id hash stored, email marked verified (the link proved the address), every
+ *   access and refresh token revoked, profile cache dropped, the per-account login throttle
+ *   cleared, and "your password was changed" mailed to the address on record.
+ *
+ * @throws AuthError `invalid_or_expired_token` (400), `weak_password` / `password_too_long` (422).
+ */
+export async function resetPassword(
+  deps: AccountDeps,
+  kind: string,
+  token: string,
+  newPassword: string,
+): Promise<{ userId: string }> {
+  const tokenHash = hashOpaqueToken(token);
+  const key = redisKeys.oneTimeToken(kind, "password_reset", tokenHash);
+  const raw = await deps.kv.get(key);
+  const link = parseRecord(raw);
+  if (!link) throw invalidResetLink();
+  const record = await deps.store.findById(kind, link.userId);
+  if (!record || passwordStamp(record.passwordHash) !== link.stamp) {
+    await deps.kv.del(key);
+    throw invalidResetLink();
+  }
+  const profile = await openUser(deps.ring, kind, record);
+  await assertAcceptablePassword(deps, newPassword, profile, "password");
+  const passwordHash = await deps.hasher.hash(newPassword);
+  if ((await deps.kv.getdel(key)) !== raw) throw invalidResetLink();
+  const updated = await storeNewPassword(deps, kind, link.userId, passwordHash, profile, {
+    expectedStamp: link.stamp,
+    dedupId: `password_changed:${kind}:${tokenHash}`,
+    extra: { emailVerified: true },
+  });
+  if (!updated) throw invalidResetLink();
+  await deps.loginThrottle.reset(kind, record.emailIndex);
+  return { userId: link.userId };
+}

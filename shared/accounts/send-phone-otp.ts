@@ -1,0 +1,89 @@
+import { hashOtp } from "../crypto/otp";
+import { randomId, randomOtp } from "../crypto/random";
+import { AuthError } from "../errors";
+import type { AccountDeps } from "./deps";
+import { redisKeys } from "./keys";
+import { phoneTag } from "./otp-keys";
+import { getProfile } from "./profile";
+import type { Principal } from "./sessions";
+import type { UserProfile } from "./user-codec";
+
+/** Lifetime of an SMS code, seconds (DESIGN.md §9: 5 minutes; the SMS text says so too). */
+export const OTP_TTL_SECONDS = 300;
+/** Wrong codes accepted before the code is dead (then even the right code fails). */
+export const OTP_MAX_ATTEMPTS = 5;
+/** Window of the per-phone daily cap, seconds. */
+const DAY_SECONDS = 86_400;
+
+/**
+ * The current code of a user, JSON under `redisKeys.otp(kind, userId)`: only a keyed hash of the
+ * code and the number sealed with the key ring (DESIGN.md §6: no PII or secret in clear in Redis).
+ */
+export interface OtpRecord {
+  v: 1;
+  /** `hashOtp(otpKey, {kind, userId, phone, otp})`. */
+  hash: string;
+  /** The E.164 number the code was sent to, sealed (AAD {@link otpPhoneAad}). */
+  phone: string;
+  /** Random id of this send (deduplicates the SMS; never derived from the code). */
+  nonce: string;
+}
+
+/** AAD of the sealed phone number in an {@link OtpRecord}: bound to kind and user. */
+export const otpPhoneAad = (kind: string, userId: string) => `${kind}|${userId}|otp_phone`;
+
+/**
+ * Sends a 6-digit SMS code to verify a phone number (DESIGN.md §9; NIST SP 800-63B §5.1.3 out-of-band).
+ *
+ * - The number is `phone` when given (already parsed and normalised to E.164 by the caller),
+ *   otherwise the profile's. Acts on the token's subject only.
+ * - At most one send per user per `otpResendCooldownSeconds` (429 `otp_cooldown`, `Retry-After`),
+ *   and at most `otpDailyLimitPerPhone` per number per day over all users of the kind, counted
+ *   under a keyed hash of the number, never the number (429 `otp_daily_limit`): no SMS bombing.
+ * - The code comes from the CSPRNG (`randomOtp`), is stored only as HMAC bound to kind, user and
+ *   number, lives {@link OTP_TTL_SECONDS}, and replaces any previous code (whose wrong-try count
+ *   is reset with it). It travels sealed through the queue to the SMS function; it is never
+ *   returned or logged.
+ *
+ * @throws AuthError `otp_cooldown` / `otp_daily_limit` (429), `unauthorized` (401) when the account is gone.
+ */
+export async function sendPhoneOtp(
+  deps: AccountDeps,
+  principal: Principal,
+  phone: string | null,
+  cachedProfile: UserProfile | null,
+): Promise<void> {
+  const { kind, userId } = principal;
+  const to = phone ?? (await getProfile(deps, principal, cachedProfile)).phone;
+  const { otpResendCooldownSeconds: cooldown, otpDailyLimitPerPhone: dailyLimit } = deps.settings;
+  const free = await deps.kv.set(redisKeys.otpCooldown(kind, userId), "1", {
+    nx: true,
+    ttlSeconds: cooldown,
+  });
+  if (!free) {
+    throw new AuthError("otp_cooldown", 429, "A code was sent recently; wait before asking for another", {
+      headers: { "Retry-After": String(cooldown) },
+    });
+  }
+  const sentToday = await deps.kv.incr(
+    redisKeys.otpDaily(kind, phoneTag(deps.otpKey, kind, to)),
+    DAY_SECONDS,
+  );
+  if (sentToday > dailyLimit) {
+    throw new AuthError("otp_daily_limit", 429, "Too many codes were sent to this number today", {
+      headers: { "Retry-After": String(DAY_SECONDS) },
+    });
+  }
+  const code = randomOtp(6);
+  const record: OtpRecord = {
+    v: 1,
+    hash: hashOtp(deps.otpKey, { kind, userId, phone: to, otp: code }),
+    phone: await deps.ring.seal(to, otpPhoneAad(kind, userId)),
+    nonce: randomId("otp"),
+  };
+  await Promise.all([
+    deps.kv.set(redisKeys.otp(kind, userId), JSON.stringify(record), { ttlSeconds: OTP_TTL_SECONDS }),
+    deps.kv.del(redisKeys.otpAttempts(kind, userId)),
+  ]);
+  await deps.notifier.notify({ type: "sms.otp", kind, to, code }, `otp:${kind}:${record.nonce}`);
+}
