@@ -38,7 +38,13 @@ export default $config({
               allowOrigins: corsOrigins,
               allowHeaders: ["authorization", "content-type", "x-request-id"],
               allowMethods: ["GET", "POST", "PUT", "DELETE"],
-              exposeHeaders: ["x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"],
+              exposeHeaders: [
+                "x-request-id",
+                "retry-after",
+                "ratelimit-limit",
+                "ratelimit-remaining",
+                "ratelimit-reset",
+              ],
               maxAge: "10 minutes",
             }
           : false,
@@ -65,6 +71,7 @@ export default $config({
           ...Object.fromEntries(fn.secrets.map((s) => [SECRET_ENV[s], secrets[s].value])),
         },
         nodejs: { install: [...(fn.nodeInstall ?? [])] },
+        copyFiles: [...(fn.copyFiles ?? [])],
       });
       for (const route of fn.routes) api.route(`${route.method} ${route.path}`, lambda.arn);
     }

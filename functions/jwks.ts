@@ -3,22 +3,20 @@ import { handle } from "hono/aws-lambda";
 import { createAccessTokens } from "../shared/crypto/tokens";
 import { defineEdgeFunction } from "../shared/http/edge-function";
 
-const JwksResponse = z
-  .object({ keys: z.array(z.record(z.string(), z.unknown())) })
-  .openapi("JSONWebKeySet", {
-    example: {
-      keys: [
-        {
-          kty: "OKP",
-          crv: "Ed25519",
-          x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
-          kid: "2026-11",
-          alg: "EdDSA",
-          use: "sig",
-        },
-      ],
-    },
-  });
+const JwksResponse = z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).openapi("JSONWebKeySet", {
+  example: {
+    keys: [
+      {
+        kty: "OKP",
+        crv: "Ed25519",
+        x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+        kid: "2026-11",
+        alg: "EdDSA",
+        use: "sig",
+      },
+    ],
+  },
+});
 
 const route = createRoute({
   method: "get",

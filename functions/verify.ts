@@ -3,9 +3,13 @@ import { handle } from "hono/aws-lambda";
 import { verifyEmail } from "../shared/accounts/verify-email";
 import { AuthError } from "../shared/errors";
 import { defineAccountFunction } from "../shared/http/account-function";
-import { MessageResponse, problemResponses, VerifyQuery } from "../shared/http/account-schemas";
+import {
+  MessageResponse,
+  ProblemSchema,
+  problemResponses,
+  VerifyQuery,
+} from "../shared/http/account-schemas";
 import { pageHeaders, renderPage, wantsJson } from "../shared/http/pages";
-import { problemBody } from "../shared/http/problem";
 
 /**
  * `GET /{kind}/verify?token=`: the link in the verification email. Answers an HTML page for a
@@ -24,7 +28,15 @@ export const app = defineAccountFunction("verify", (app, kit, kind) => {
         description: "Email verified",
         content: { "text/html": { schema: z.string() }, "application/json": { schema: MessageResponse } },
       },
-      ...problemResponses(400, 429, 503),
+      ...problemResponses(429, 503),
+      400: {
+        description:
+          "The link is invalid, used or expired (an HTML page, or problem+json with Accept: application/json)",
+        content: {
+          "text/html": { schema: z.string() },
+          "application/problem+json": { schema: ProblemSchema },
+        },
+      },
     },
   });
   app.openapi(route, async (c) => {
@@ -38,7 +50,8 @@ export const app = defineAccountFunction("verify", (app, kit, kind) => {
           400,
           "This verification link is invalid or has expired",
         );
-      await verifyEmail(await kit.deps(), kind, parsed.data.token);
+      const { userId } = await verifyEmail(await kit.deps(), kind, parsed.data.token);
+      c.set("auditActor", userId);
     } catch (err) {
       if (json || !(err instanceof AuthError) || err.status >= 500) throw err;
       const page = renderPage({ appName, title: "Verification failed", message: err.message });
@@ -51,6 +64,4 @@ export const app = defineAccountFunction("verify", (app, kit, kind) => {
   });
 });
 
-// problemBody is re-exported for tests that check the JSON failure shape.
-export { problemBody };
 export const handler = handle(app);

@@ -91,7 +91,9 @@ describe("access tokens: round trips", () => {
     const issued = await tokens.issue({ subject: "usr_1", audience: "User1", issuedAtSeconds: T0 + 1 });
     expect(issued).toMatchObject({ issuedAt: T0 + 1, expiresAt: T0 + 1 + 1800 });
     expect((await tokens.verify(issued.token, "User1")).iat).toBe(T0 + 1);
-    expect((await tokens.issue({ subject: "usr_1", audience: "User1", issuedAtSeconds: T0 - 1 })).issuedAt).toBe(T0);
+    expect(
+      (await tokens.issue({ subject: "usr_1", audience: "User1", issuedAtSeconds: T0 - 1 })).issuedAt,
+    ).toBe(T0);
     await expect(
       tokens.issue({ subject: "usr_1", audience: "User1", issuedAtSeconds: T0 + 60 }),
     ).rejects.toThrow(RangeError);
