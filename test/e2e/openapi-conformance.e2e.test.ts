@@ -1,0 +1,187 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { GENEROUS_RATE_LIMITS } from "../helpers/env";
+import { startTestServer, type TestServer } from "../helpers/local-server";
+import { createOpenApiValidator, type OpenApiDoc, type RecordedResponse } from "../helpers/openapi-validator";
+
+/**
+ * The API answers as its OpenAPI document says: the main flows are driven over real HTTP against
+ * the local runtime, and every response (status, content type, body) is checked against the
+ * document the server itself serves at `/openapi.json`. A status the document does not list for
+ * that operation is a failure, as is a body that does not validate against the documented schema.
+ */
+let server: TestServer;
+let validator: ReturnType<typeof createOpenApiValidator>;
+const recorded: RecordedResponse[] = [];
+
+/** The verify policy is tight (3 per minute) so a 429 is cheap to provoke; everything else is generous. */
+const RATE_LIMITS = GENEROUS_RATE_LIMITS.replace("verify=10000/60", "verify=3/60");
+
+beforeAll(async () => {
+  server = await startTestServer({ RATE_LIMITS });
+  const res = await fetch(`${server.url}/openapi.json`);
+  validator = createOpenApiValidator((await res.json()) as OpenApiDoc);
+});
+afterAll(async () => {
+  await server?.stop();
+});
+afterEach(() => {
+  const problems = recorded.flatMap((r) => validator.checkResponse(r));
+  recorded.length = 0;
+  expect(problems).toEqual([]);
+});
+
+/** Sends a request and records the exchange for the conformance check (run after each test). */
+async function call(
+  method: string,
+  pathAndQuery: string,
+  init: {
+    json?: unknown;
+    form?: Record<string, string>;
+    raw?: string;
+    token?: string;
+    headers?: Record<string, string>;
+  } = {},
+) {
+  const headers: Record<string, string> = { ...(init.headers ?? {}) };
+  let body: string | undefined;
+  if (init.json !== undefined) {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(init.json);
+  } else if (init.form) {
+    headers["content-type"] = "application/x-www-form-urlencoded";
+    body = new URLSearchParams(init.form).toString();
+  } else if (init.raw !== undefined) {
+    body = init.raw;
+  }
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  const res = await fetch(`${server.url}${pathAndQuery}`, { method, headers, body });
+  const text = await res.text();
+  const path = new URL(pathAndQuery, server.url).pathname;
+  recorded.push({ method, path, status: res.status, contentType: res.headers.get("content-type"), text });
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // not JSON (an HTML page): the conformance check still validates it as text
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+const PASSWORD = "Tr0ub4dor&3-horse-Battery";
+const user = {
+  first_name: "Ada",
+  last_name: "Lovelace",
+  email: "ada.conformance@example.com",
+  phone: "+14155552671",
+  country_code: "US",
+  password: PASSWORD,
+};
+
+describe("responses conform to the OpenAPI document", () => {
+  it("register → verify → login → profile → update → logout, every response as documented", async () => {
+    expect((await call("POST", "/User1/create", { json: user })).status).toBe(201);
+    const mail = await server.waitForEmail(user.email, (e) =>
+      e.links.some((l) => l.includes("/User1/verify?")),
+    );
+    const link = new URL(mail.links.find((l) => l.includes("/User1/verify?")) as string);
+
+    const early = await call("POST", "/User1/login", { form: { username: user.email, password: PASSWORD } });
+    expect(early.status).toBe(403);
+
+    const page = await call("GET", `${link.pathname}${link.search}`, { headers: { accept: "text/html" } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    const reused = await call("GET", `${link.pathname}${link.search}`, {
+      headers: { accept: "application/json" },
+    });
+    expect(reused.status).toBe(400);
+
+    const login = await call("POST", "/User1/login", { form: { username: user.email, password: PASSWORD } });
+    expect(login.status).toBe(200);
+    const token = login.json.access_token as string;
+    const jsonLogin = await call("POST", "/User1/login", {
+      json: { username: user.email, password: PASSWORD },
+    });
+    expect(jsonLogin.status).toBe(200);
+
+    expect((await call("GET", "/User1/", { token })).status).toBe(200);
+    const updated = await call("PUT", "/User1/update", {
+      token,
+      json: { first_name: "Augusta", country_code: "GB" },
+    });
+    expect(updated.status).toBe(200);
+    expect(updated.json.first_name).toBe("Augusta");
+    expect((await call("POST", "/User1/logout", { token })).status).toBe(200);
+    expect((await call("GET", "/User1/", { token })).status).toBe(401);
+    expect((await call("GET", "/health")).status).toBe(200);
+  });
+
+  it("documents the error answers: 401, 422, 415, 400 and wrong credentials", async () => {
+    expect((await call("GET", "/User2/")).status).toBe(401);
+    expect((await call("GET", "/User2/", { token: "not-a-jwt" })).status).toBe(401);
+    expect((await call("PUT", "/User2/update", { token: "x.y.z", json: { first_name: "X" } })).status).toBe(
+      401,
+    );
+    const invalid = await call("POST", "/User2/create", { json: { ...user, email: "not-an-email" } });
+    expect(invalid.status).toBe(422);
+    expect(invalid.json.errors).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field: "email" })]),
+    );
+    expect((await call("POST", "/User2/create", { json: { ...user, role: "admin" } })).status).toBe(422);
+    const malformed = await call("POST", "/User2/create", {
+      headers: { "content-type": "application/json" },
+      raw: '{"first_name": ',
+    });
+    expect(malformed.status).toBe(400);
+    expect((await call("POST", "/User2/login", { headers: { "content-type": "text/plain" } })).status).toBe(
+      415,
+    );
+    const wrong = await call("POST", "/User2/login", {
+      form: { username: "nobody@example.com", password: "nope" },
+    });
+    expect(wrong.status).toBe(401);
+  });
+
+  it("answers 429 on a rate-limited route with a documented problem", async () => {
+    let limited: Awaited<ReturnType<typeof call>> | undefined;
+    for (let i = 0; i < 8 && !limited; i++) {
+      const res = await call("GET", "/User2/verify?token=AAAAAAAAAAAAAAAAAAAAAAAA", {
+        headers: { accept: "application/json" },
+      });
+      if (res.status === 429) limited = res;
+      else expect(res.status).toBe(400);
+    }
+    expect(limited?.json.code).toBe("rate_limited");
+    expect(Number(limited?.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  it("answers an unknown route with a 404 problem that matches the Problem schema", async () => {
+    for (const path of ["/User1/nope", "/User3/login", "/"]) {
+      const res = await fetch(`${server.url}${path}`);
+      expect(res.status).toBe(404);
+      expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      const body = await res.json();
+      expect(validator.validateAt("/components/schemas/Problem", body)).toEqual([]);
+      expect(body).toMatchObject({ status: 404, code: "not_found" });
+    }
+  });
+
+  it("flags a response whose status the document does not list (the check can fail)", () => {
+    const problems = validator.checkResponse({
+      method: "GET",
+      path: "/User1/",
+      status: 418,
+      contentType: "application/json",
+      text: "{}",
+    });
+    expect(problems.join()).toMatch(/status not documented/);
+    const badBody = validator.checkResponse({
+      method: "GET",
+      path: "/User1/",
+      status: 200,
+      contentType: "application/json",
+      text: JSON.stringify({ id: 1 }),
+    });
+    expect(badBody.length).toBeGreaterThan(0);
+  });
+});
