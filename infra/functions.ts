@@ -1,4 +1,5 @@
 import { parseUserKinds } from "../shared/config/user-kinds";
+import { DOCS_ROUTE_PATHS, docsCopyFiles } from "../shared/http/docs-assets";
 
 /** HTTP methods the API uses. */
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
@@ -49,6 +50,8 @@ export interface FunctionSpec {
   secrets: SecretName[];
   /** Native packages SST installs for the target architecture instead of bundling (e.g. `@node-rs/argon2`). */
   nodeInstall?: readonly string[];
+  /** Files SST copies into the bundle as they are (`copyFiles`: paths from the repo root / bundle root). */
+  copyFiles?: readonly { from: string; to: string }[];
 }
 
 /** A function template before kind expansion: `kindRoutes` are repeated under `/{kind}` for every kind. */
@@ -148,6 +151,68 @@ const TEMPLATES: FunctionTemplate[] = [
     secrets: ALL_SECRETS,
   },
   {
+    name: "ForgetPassword",
+    module: "functions/forget-password",
+    kindRoutes: [
+      { method: "GET", path: "/forget_password" },
+      { method: "POST", path: "/forget_password" },
+    ],
+    ...TOKEN_FUNCTION,
+    secrets: ALL_SECRETS,
+  },
+  {
+    name: "ResetPasswordForm",
+    module: "functions/reset-password-form",
+    kindRoutes: [{ method: "GET", path: "/reset_password_form" }],
+    ...TOKEN_FUNCTION,
+    secrets: ALL_SECRETS,
+  },
+  {
+    name: "ResetPassword",
+    module: "functions/reset-password",
+    kindRoutes: [{ method: "POST", path: "/reset_password" }],
+    ...PASSWORD_FUNCTION,
+    secrets: ALL_SECRETS,
+  },
+  {
+    name: "ChangePassword",
+    module: "functions/change-password",
+    kindRoutes: [{ method: "POST", path: "/change_password" }],
+    ...PASSWORD_FUNCTION,
+    secrets: ALL_SECRETS,
+  },
+  {
+    name: "OtpPhone",
+    module: "functions/otp-phone",
+    kindRoutes: [{ method: "POST", path: "/otp_phone" }],
+    ...TOKEN_FUNCTION,
+    secrets: ALL_SECRETS,
+  },
+  {
+    name: "VerifyOtpPhone",
+    module: "functions/verify-otp-phone",
+    kindRoutes: [
+      { method: "GET", path: "/verify_otp_phone" },
+      { method: "POST", path: "/verify_otp_phone" },
+    ],
+    ...TOKEN_FUNCTION,
+    secrets: ALL_SECRETS,
+  },
+  {
+    name: "Token",
+    module: "functions/token",
+    kindRoutes: [{ method: "POST", path: "/token" }],
+    ...TOKEN_FUNCTION,
+    secrets: ALL_SECRETS,
+  },
+  {
+    name: "LogoutAll",
+    module: "functions/logout-all",
+    kindRoutes: [{ method: "POST", path: "/logout_all" }],
+    ...TOKEN_FUNCTION,
+    secrets: ALL_SECRETS,
+  },
+  {
     name: "Health",
     module: "functions/health",
     routes: [{ method: "GET", path: "/health" }],
@@ -155,6 +220,40 @@ const TEMPLATES: FunctionTemplate[] = [
     memoryMB: 256,
     timeoutSeconds: 10,
     secrets: ALL_SECRETS,
+  },
+  {
+    // Operators only (OPS_TOKEN): dependency latencies, Bloom fill, queue reachability, key ring, build.
+    name: "HealthDetailed",
+    module: "functions/health-detailed",
+    routes: [{ method: "GET", path: "/health/detailed" }],
+    runtime: "node",
+    memoryMB: 256,
+    timeoutSeconds: 10,
+    secrets: ALL_SECRETS,
+  },
+  {
+    // Operators only (OPS_TOKEN): Prometheus text of the per-minute counters all instances keep in Redis.
+    name: "Metrics",
+    module: "functions/metrics",
+    routes: [{ method: "GET", path: "/metrics" }],
+    runtime: "node",
+    memoryMB: 256,
+    timeoutSeconds: 10,
+    secrets: ALL_SECRETS,
+  },
+  {
+    // OpenAPI document + Swagger UI / ReDoc / Scalar pages. It imports every documented function
+    // module to read its route definitions (so it lists the native Argon2 package like they do);
+    // the UI bundles (~6 MB) are copied, not bundled, and read from node_modules at run time.
+    name: "Docs",
+    module: "functions/docs",
+    routes: DOCS_ROUTE_PATHS.map((path) => ({ method: "GET", path })),
+    runtime: "node",
+    memoryMB: 512,
+    timeoutSeconds: 10,
+    secrets: ALL_SECRETS,
+    nodeInstall: ["@node-rs/argon2"],
+    copyFiles: docsCopyFiles(),
   },
   // Background delivery (DESIGN.md §7): called by QStash only, verified by signature. 30 s leaves
   // room for a slow provider within QStash's request timeout; the consumer's send lock outlives it.

@@ -8,6 +8,7 @@ import { createBloomFilter } from "./bloom-filter";
 import type { AccountDeps, EmailBloom, PasswordPolicyPort } from "./deps";
 import { redisKeys } from "./keys";
 import { createLoginThrottle } from "./login-throttle";
+import { deriveOtpKey } from "./otp-keys";
 import type { PasswordPolicy, PasswordPolicyOptions } from "./password-policy";
 
 /** How long a decrypted profile may be served from the (encrypted) Redis cache, in seconds. */
@@ -83,12 +84,18 @@ export async function buildAccountDeps(services: Services, queue: Queue): Promis
       minScore: config.password.minScore,
     }),
     loginThrottle: createLoginThrottle(kv),
+    otpKey: deriveOtpKey(config.blindIndexKey),
+    audit: services.audit(),
     settings: {
       appUrl: config.appUrl,
       verifyEmailTtlSeconds: config.tokens.verifyEmailTtlSeconds,
       passwordResetTtlSeconds: config.tokens.passwordResetTtlSeconds,
       accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
       profileCacheTtlSeconds: PROFILE_CACHE_TTL_SECONDS,
+      refreshTtlSeconds: config.tokens.refreshTtlSeconds,
+      refreshReuseGraceSeconds: config.tokens.refreshReuseGraceSeconds,
+      otpResendCooldownSeconds: config.otp.resendCooldownSeconds,
+      otpDailyLimitPerPhone: config.otp.dailyLimitPerPhone,
     },
     nowMs: () => Date.now(),
   };

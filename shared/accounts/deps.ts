@@ -2,6 +2,7 @@ import type { KeyRing } from "../crypto/envelope";
 import type { PasswordHasher } from "../crypto/password";
 import type { AccessTokens } from "../crypto/tokens";
 import type { Notifier } from "../notifications/messages";
+import type { AuditRecorder } from "../observability/audit";
 import type { Kv } from "../ports/kv";
 import type { UserStore } from "../ports/user-store";
 
@@ -39,6 +40,14 @@ export interface AccountSettings {
   accessTokenTtlSeconds: number;
   /** How long a decrypted-then-re-encrypted profile stays in the Redis cache. */
   profileCacheTtlSeconds: number;
+  /** Lifetime of each refresh token from its issue (rotation gives the successor a fresh one). */
+  refreshTtlSeconds: number;
+  /** How long after a rotation a concurrent retry with the same refresh token still gets the same successor. */
+  refreshReuseGraceSeconds: number;
+  /** Minimum time between two SMS codes sent to one user. */
+  otpResendCooldownSeconds: number;
+  /** Most SMS codes sent to one phone number per day (over all users of a kind). */
+  otpDailyLimitPerPhone: number;
 }
 
 /**
@@ -57,6 +66,16 @@ export interface AccountDeps {
   notifier: Notifier;
   passwordPolicy: PasswordPolicyPort;
   loginThrottle: LoginThrottlePort;
+  /**
+   * HMAC key (32 bytes) for SMS codes and phone-number tags, derived from the blind-index key
+   * under its own label (`otp-keys.ts`), so it is never the blind-index key itself.
+   */
+  otpKey: Uint8Array;
+  /**
+   * Records security events the HTTP layer cannot see (e.g. refresh-token reuse). Never throws:
+   * a failed write is logged and swallowed there (see `observability/audit.ts`).
+   */
+  audit: AuditRecorder;
   settings: AccountSettings;
   /** Current time, epoch milliseconds. */
   nowMs(): number;

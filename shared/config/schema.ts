@@ -76,11 +76,17 @@ export interface Config {
     refreshTtlSeconds: number;
     refreshReuseGraceSeconds: number;
   };
+  /** SMS one-time codes: minimum seconds between two sends to a user, and sends per phone per day. */
+  otp: { resendCooldownSeconds: number; dailyLimitPerPhone: number };
   bloom: { capacity: number; falsePositiveRate: number };
   /** `RATE_LIMITS` overrides of the rate-limit policy table, by policy name (`global` included). */
   rateLimits: Record<string, RateLimitOverride>;
   /** Bearer token for operator endpoints (`/health/detailed`, `/metrics`). */
   opsToken: string | undefined;
+  /** Audit events are kept this many days (SQLite: purged on write; MongoDB: TTL index). */
+  audit: { retentionDays: number };
+  /** Build identifier reported by `/health/detailed` (e.g. the git commit), if the deploy sets one. */
+  buildSha: string | undefined;
   dataDir: string;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
@@ -233,9 +239,12 @@ const envSchema = z.object({
   TRUSTED_PROXY_COUNT: intIn(0, 10, 0),
   CORS_ORIGINS: optionalString,
   VERIFY_EMAIL_TTL_SECONDS: intIn(300, 7 * 86_400, 86_400),
-  PASSWORD_RESET_TTL_SECONDS: intIn(300, 86_400, 1800),
+  // Below 300 s only outside production (tests of link expiry); production refuses it below.
+  PASSWORD_RESET_TTL_SECONDS: intIn(1, 86_400, 1800),
   REFRESH_TOKEN_TTL_SECONDS: intIn(3600, 365 * 86_400, 30 * 86_400),
   REFRESH_REUSE_GRACE_SECONDS: intIn(0, 120, 10),
+  OTP_RESEND_COOLDOWN_SECONDS: intIn(1, 3600, 60),
+  OTP_DAILY_LIMIT: intIn(1, 1000, 10),
   BLOOM_CAPACITY: intIn(1000, 1_000_000_000, 1_000_000),
   BLOOM_FALSE_POSITIVE_RATE: z
     .string()
@@ -251,6 +260,13 @@ const envSchema = z.object({
       return n;
     }),
   OPS_TOKEN: optionalString,
+  AUDIT_RETENTION_DAYS: intIn(1, 3650, 90),
+  BUILD_SHA: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => v === undefined || /^[A-Za-z0-9._-]{0,64}$/.test(v), "expected a commit id or build tag")
+    .transform((v) => (v === "" ? undefined : v)),
   RATE_LIMITS: optionalString,
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
@@ -408,6 +424,8 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     need("TWILIO_SID", "SMS");
     need("TWILIO_AUTH_TOKEN", "SMS");
     need("TWILIO_NUMBER", "SMS sender");
+    if (env.PASSWORD_RESET_TTL_SECONDS < 300)
+      problem("PASSWORD_RESET_TTL_SECONDS", "must be at least 300 in production");
     if (env.OPS_TOKEN !== undefined && isWeakSecret(env.OPS_TOKEN, 32))
       problem("OPS_TOKEN", "weak operator token refused in production: use 32+ random bytes");
     if (env.CORS_ORIGINS?.split(",").some((o) => o.trim() === "*"))
@@ -497,9 +515,15 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       refreshTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
       refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
     },
+    otp: {
+      resendCooldownSeconds: env.OTP_RESEND_COOLDOWN_SECONDS,
+      dailyLimitPerPhone: env.OTP_DAILY_LIMIT,
+    },
     bloom: { capacity: env.BLOOM_CAPACITY, falsePositiveRate: env.BLOOM_FALSE_POSITIVE_RATE },
     rateLimits: rateLimits.ok ? rateLimits.overrides : {},
     opsToken: env.OPS_TOKEN,
+    audit: { retentionDays: env.AUDIT_RETENTION_DAYS },
+    buildSha: env.BUILD_SHA,
     dataDir: env.DATA_DIR,
     logLevel: env.LOG_LEVEL,
   };

@@ -80,31 +80,36 @@ export const LoginForm = z
 
 export const TokenResponse = z
   .object({
-    access_token: z.string(),
+    access_token: z.string().openapi({
+      example:
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c3JfMGFRM2tWeDdtOVRRbTJsMGIxYzJkdyJ9.c2lnbmF0dXJl",
+    }),
     token_type: z.literal("bearer"),
-    expires_in: z.number().int().openapi({ example: 1800 }),
+    expires_in: z.number().int().openapi({ example: 1800, description: "Access token lifetime in seconds" }),
+    /** Opaque 256-bit refresh token, rotated on every use at `POST /{kind}/token`. */
+    refresh_token: z.string().openapi({ example: "pQ1Gg0x3c6b0S2y3w1J5z9m7XvU4l8Ok2aR0dHfT1eM" }),
   })
   .openapi("TokenResponse");
 
 export const ProfileResponse = z
   .object({
-    id: z.string(),
-    first_name: z.string(),
-    last_name: z.string(),
-    email: z.string(),
-    phone: z.string(),
-    country_code: z.string(),
+    id: z.string().openapi({ example: "usr_0aQ3kVx7m9TQm2l0b1c2dw" }),
+    first_name: z.string().openapi({ example: "John" }),
+    last_name: z.string().openapi({ example: "Doe" }),
+    email: z.string().openapi({ example: "john.doe@example.com" }),
+    phone: z.string().openapi({ example: "+14155552671" }),
+    country_code: z.string().openapi({ example: "US" }),
     country: z.string().nullable().openapi({ example: "US" }),
-    is_email_verified: z.boolean(),
-    phone_verified: z.boolean(),
+    is_email_verified: z.boolean().openapi({ example: true }),
+    phone_verified: z.boolean().openapi({ example: false }),
     created_at: z.string().openapi({ example: "2026-11-29T12:00:00.000Z" }),
   })
   .openapi("Profile");
 
 export const UpdateBody = z
   .object({
-    first_name: NameSchema.optional(),
-    last_name: NameSchema.optional(),
+    first_name: NameSchema.optional().openapi({ example: "Johnny" }),
+    last_name: NameSchema.optional().openapi({ example: "Doe" }),
     phone: PhoneSchema.optional(),
     country_code: CountryCodeSchema.optional(),
   })
@@ -114,7 +119,9 @@ export const UpdateBody = z
 
 export const DeleteBody = z.object({ password: PasswordSchema }).strict().openapi("DeleteAccountRequest");
 
-export const MessageResponse = z.object({ message: z.string() }).openapi("Message");
+export const MessageResponse = z
+  .object({ message: z.string().openapi({ example: "Successfully logged out" }) })
+  .openapi("Message");
 
 export const VerifyQuery = z.object({
   token: z
@@ -127,15 +134,21 @@ export const VerifyQuery = z.object({
 /** RFC 9457 problem details with this service's `code` and `request_id`. */
 export const ProblemSchema = z
   .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    code: z.string().openapi({ example: "validation_failed" }),
-    request_id: z.string().optional(),
-    errors: z.array(z.object({ field: z.string(), message: z.string(), code: z.string() })).optional(),
+    type: z.string().openapi({ example: "urn:problem-type:auth:validation_failed" }),
+    title: z.string().openapi({ example: "Unprocessable Content" }),
+    status: z.number().int().openapi({ example: 422 }),
+    detail: z.string().openapi({ example: "The request is invalid" }),
+    code: z.string().openapi({ example: "validation_failed", description: "Stable error code to switch on" }),
+    request_id: z.string().optional().openapi({ example: "1b4f0e9a-6c1d-4e8f-9a55-3f8e2b7c9d01" }),
+    errors: z
+      .array(z.object({ field: z.string(), message: z.string(), code: z.string() }))
+      .optional()
+      .openapi({
+        description: "422 only: the offending fields (never their values)",
+        example: [{ field: "email", message: "must be an email address", code: "invalid_format" }],
+      }),
   })
-  .openapi("Problem");
+  .openapi("Problem", { description: "RFC 9457 problem details (`application/problem+json`)" });
 
 /** The standard error responses of a route, as OpenAPI response objects. */
 export function problemResponses(...statuses: number[]) {
@@ -150,11 +163,24 @@ export function problemResponses(...statuses: number[]) {
     429: "Rate limited",
     503: "A dependency is unavailable",
   };
+  // The headers clients act on: when to retry (RFC 9110 §10.2.3) and how to authenticate (RFC 6750 §3).
+  const retryAfter = {
+    "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" as const } },
+  };
+  const headers: Record<
+    number,
+    Record<string, { description: string; schema: { type: "integer" | "string" } }>
+  > = {
+    401: { "WWW-Authenticate": { description: "The bearer challenge", schema: { type: "string" } } },
+    429: retryAfter,
+    503: retryAfter,
+  };
   return Object.fromEntries(
     statuses.map((s) => [
       s,
       {
         description: described[s] ?? "Error",
+        ...(headers[s] ? { headers: headers[s] } : {}),
         content: { "application/problem+json": { schema: ProblemSchema } },
       },
     ]),

@@ -30,6 +30,13 @@ export const GENEROUS_RATE_LIMITS = [
   "update",
   "logout",
   "delete",
+  "forget_password",
+  "reset_password",
+  "otp_phone",
+  "verify_otp_phone",
+  "token",
+  "change_password",
+  "logout_all",
   "global",
 ]
   .map((name) => `${name}=10000/60`)
