@@ -39,6 +39,7 @@ export const app = defineAccountFunction("login", (app, kit, kind) => {
     }
     const form = /json/i.test(type) ? c.req.valid("json") : c.req.valid("form");
     const result = await login(await kit.deps(), kind, form.username, form.password);
+    c.set("auditActor", result.userId); // a failure is audited under the email's blind index instead
     c.header("Cache-Control", "no-store");
     return c.json(
       {

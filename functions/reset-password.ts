@@ -49,7 +49,8 @@ export const app = defineAccountFunction("reset-password", (app, kit, kind) => {
     const body = bodyType === "json" ? c.req.valid("json") : c.req.valid("form");
     const json = wantsJson(c.req.header("accept")) || bodyType === "json";
     try {
-      await resetPassword(await kit.deps(), kind, body.token, body.password);
+      const { userId } = await resetPassword(await kit.deps(), kind, body.token, body.password);
+      c.set("auditActor", userId);
     } catch (err) {
       if (json || !(err instanceof AuthError) || err.status >= 500) throw err;
       if (err.status === 422) {

@@ -47,6 +47,7 @@ export const app = defineAccountFunction("token", (app, kit, kind) => {
       throw new AuthError("unsupported_grant_type", 400, "Only grant_type=refresh_token is supported here");
     }
     const session = await refreshSession(await kit.deps(), kind, form.refresh_token);
+    c.set("auditActor", session.userId);
     return c.json(
       {
         access_token: session.accessToken,

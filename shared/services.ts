@@ -3,7 +3,10 @@ import type { AccountDeps } from "./accounts/deps";
 import { createUpstashKv, createUpstashRedis } from "./adapters/upstash-kv";
 import { type Config, getConfig } from "./config/schema";
 import type { KeyRing } from "./crypto/envelope";
+import { type AuditRecorder, createAuditRecorder } from "./observability/audit";
 import { createLogger, type Logger } from "./observability/logger";
+import { createMetrics, type Metrics } from "./observability/metrics";
+import type { AuditLog } from "./ports/audit";
 import type { Kv } from "./ports/kv";
 import type { Queue } from "./ports/notifications";
 import type { UserStore } from "./ports/user-store";
@@ -26,6 +29,14 @@ export interface Services {
   queue(): Promise<Queue>;
   /** Everything the account use-cases need, built once (keys imported, Argon2 backend loaded). */
   accountDeps(): Promise<AccountDeps>;
+  /** The audit store: MongoDB when `MONGO_URL` is set, else a table in the SQLite file. */
+  auditLog(): Promise<AuditLog>;
+  /** Records audit events through {@link Services.auditLog}; never fails a request (see `observability/audit.ts`). */
+  audit(): AuditRecorder;
+  /** Cross-instance counters in Redis (connects on the first count). */
+  metrics(): Metrics;
+  /** Closes the store and audit connections this container opened (local runtime shutdown, tests). */
+  close(): Promise<void>;
 }
 
 /** Memoises `make`; a rejected promise is forgotten so the next call retries (no cached outage). */
@@ -85,13 +96,40 @@ export function createServices(config: Config): Services {
       destinations: { email: `${config.appUrl}/jobs/email`, sms: `${config.appUrl}/jobs/sms` },
     });
   });
+  const auditLog = once(async (): Promise<AuditLog> => {
+    const { retentionDays } = config.audit;
+    if (config.store.mongoUrl) {
+      const { createMongoAuditLog } = await import("./adapters/mongo-audit-log");
+      return createMongoAuditLog({ url: config.store.mongoUrl, dbName: config.store.mongoDb, retentionDays });
+    }
+    const { createSqliteAuditLog } = await import("./adapters/sqlite-audit-log");
+    return createSqliteAuditLog({ path: config.store.sqlitePath, retentionDays });
+  });
+  const metrics = once(() => createMetrics({ redis, log }));
+  const opened = { store: false, auditLog: false };
   const services: Services = {
     config,
     log,
     redis,
     kv,
-    store,
+    store: () => {
+      opened.store = true;
+      return store();
+    },
     queue,
+    auditLog: () => {
+      opened.auditLog = true;
+      return auditLog();
+    },
+    audit: once(() => createAuditRecorder({ auditLog: services.auditLog, metrics: metrics(), log })),
+    metrics,
+    async close() {
+      // Each independently: a store that failed to open must not keep the other open.
+      const closing: Promise<void>[] = [];
+      if (opened.store) closing.push(store().then((s) => s.close()));
+      if (opened.auditLog) closing.push(auditLog().then((a) => a.close()));
+      await Promise.allSettled(closing);
+    },
     keyRing: once(async () => {
       const { createKeyRing } = await import("./crypto/envelope");
       return createKeyRing(config.encryption);

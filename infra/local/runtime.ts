@@ -157,7 +157,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     setServices(undefined);
     const services = getServices(); // parses the configuration: fails loudly here, not at the first request
     cleanups.push(async () => {
-      await (await services.store()).close();
+      await services.close(); // the user store and the audit log, when opened
       setServices(undefined);
     });
 

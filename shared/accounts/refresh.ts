@@ -119,5 +119,13 @@ async function retryWithinGrace(
     }
   }
   await revokeRefreshFamily(deps, kind, record.familyId);
+  // The HTTP layer only sees a 401 invalid_grant; that it was a replay is known only here.
+  await deps.audit.record({
+    kind,
+    action: "refresh_reuse_detected",
+    outcome: "failure",
+    actor: record.userId,
+    code: "refresh_token_reuse",
+  });
   throw invalidGrant();
 }

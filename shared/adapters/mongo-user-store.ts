@@ -64,8 +64,12 @@ const clients = new Map<string, { client: MongoClient; users: number }>();
 /** Per-container index creation by `url|db|collection`: runs once, retried if it failed. */
 const indexesReady = new Map<string, Promise<void>>();
 
-/** The cached client of `url`, created (not yet connected: the driver connects on first use) if absent. */
-function acquireClient(url: string): MongoClient {
+/**
+ * The cached client of `url`, created (not yet connected: the driver connects on first use) if
+ * absent. Shared with the other MongoDB adapters (audit log), so a container holds one pool per URL.
+ * Pair every call with {@link releaseClient}.
+ */
+export function acquireClient(url: string): MongoClient {
   let entry = clients.get(url);
   if (entry === undefined) {
     entry = { client: new MongoClient(url, MONGO_CLIENT_OPTIONS), users: 0 };
@@ -75,8 +79,8 @@ function acquireClient(url: string): MongoClient {
   return entry.client;
 }
 
-/** Releases one use of a cached client; closes it when no store uses it any more. */
-async function releaseClient(url: string, client: MongoClient): Promise<void> {
+/** Releases one use of a cached client; closes it when no adapter uses it any more. */
+export async function releaseClient(url: string, client: MongoClient): Promise<void> {
   const entry = clients.get(url);
   if (entry === undefined || entry.client !== client) return;
   entry.users -= 1;

@@ -3,8 +3,9 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AccountDeps } from "../accounts/deps";
 import { authenticate, type Principal } from "../accounts/sessions";
 import type { UserProfile } from "../accounts/user-codec";
+import { ACCOUNT_FUNCTION_AUDIT, outcomeOfStatus } from "../observability/audit";
 import type { Services } from "../services";
-import type { AppEnv } from "./app";
+import { type AppEnv, matchedRoutePattern } from "./app";
 import { defineFunction } from "./function-app";
 import { createRateLimits, type RateLimits } from "./rate-limit";
 import { type RateLimitPolicyName, rateLimitPolicies } from "./rate-limit-policies";
@@ -37,9 +38,29 @@ export interface AccountKit {
   rateLimit(policy: RateLimitPolicyName): MiddlewareHandler<AppEnv>;
 }
 
+/** A validated input field of the request, if the route's validators produced it (after the handler ran). */
+function validatedField(c: Context, field: string): unknown {
+  const req = c.req as unknown as { valid(target: string): unknown };
+  for (const target of ["json", "form", "query"]) {
+    const data = req.valid(target);
+    if (typeof data === "object" && data !== null && field in data)
+      return (data as Record<string, unknown>)[field];
+  }
+  return undefined;
+}
+
 /**
  * Defines a function whose routes repeat for every user kind (DESIGN.md §3): `register` is called
  * once per kind in `USER_KINDS`, so routes are generated from one definition, never copied.
+ *
+ * Auditing, in this one place for every account route: when the function is listed in
+ * `ACCOUNT_FUNCTION_AUDIT`, each request that reached a route of a kind is recorded as
+ * `{action, outcome: from the response status, code: the problem code}`, its actor being the
+ * authenticated user, else the user the handler identified (`c.set("auditActor", id)`), else the
+ * blind index of the email the request named (validated input only), else nobody. A request
+ * refused by a rate limit is recorded as `rate_limited` (naming the policy) instead. The write runs
+ * beside the rest of the response work (`waitUntil`, awaited before the response, bounded) and never
+ * fails the request. Reads (the profile) are not audited, so the hot path pays nothing for it.
  */
 export function defineAccountFunction(
   name: string,
@@ -47,6 +68,8 @@ export function defineAccountFunction(
 ): OpenAPIHono<AppEnv> {
   return defineFunction(name, (app, services) => {
     const { config } = services;
+    /** Requests a rate limit refused: audited as `rate_limited`, not as their route's action. */
+    const refused = new WeakSet<object>();
     let built: RateLimits | undefined;
     const limits = () =>
       (built ??= createRateLimits({
@@ -54,6 +77,20 @@ export function defineAccountFunction(
         prefix: "",
         policies: rateLimitPolicies(config.rateLimits),
         timeoutMs: config.redis.timeoutMs,
+        onRefused: (c, policyName) => {
+          refused.add(c);
+          c.get("waitUntil")(
+            services.audit().record({
+              kind: c.get("kind") ?? null,
+              action: "rate_limited",
+              outcome: "failure",
+              actor: c.get("userId") ?? null,
+              clientAddress: c.get("clientAddress"),
+              code: policyName,
+              requestId: c.get("requestId"),
+            }),
+          );
+        },
       }));
     const kit: AccountKit = {
       services,
@@ -83,6 +120,37 @@ export function defineAccountFunction(
       },
       rateLimit: (policy) => async (c, next) => limits().middleware(policy)(c, next),
     };
+    const audited = ACCOUNT_FUNCTION_AUDIT[name];
+    if (audited) {
+      app.use(async (c, next) => {
+        await next();
+        const kind = c.get("kind");
+        if (!kind || refused.has(c) || c.req.method === "OPTIONS" || matchedRoutePattern(c) === "unmatched")
+          return;
+        const known = c.get("userId") ?? c.get("auditActor");
+        const email = audited.emailField ? validatedField(c, audited.emailField) : undefined;
+        const record = async () => {
+          let actor: string | null = known ?? null;
+          if (!actor && typeof email === "string") {
+            try {
+              actor = `eidx_${(await services.accountDeps()).blindIndex(kind, email)}`;
+            } catch {
+              actor = null; // not an address: nobody to name
+            }
+          }
+          await services.audit().record({
+            kind,
+            action: audited.action,
+            outcome: outcomeOfStatus(c.res.status),
+            actor,
+            clientAddress: c.get("clientAddress"),
+            code: c.get("errorCode") ?? null,
+            requestId: c.get("requestId"),
+          });
+        };
+        c.get("waitUntil")(record());
+      });
+    }
     for (const kind of config.userKinds) register(app as unknown as OpenAPIHono<AccountEnv>, kit, kind);
   });
 }

@@ -4,10 +4,14 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
+import { matchedRoutes } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import type { ZodError } from "zod";
 import { AuthError } from "../errors";
+import { settleWithin } from "../observability/audit";
+import { countRequest } from "../observability/http-metrics";
 import { createLogger, errorFields, type Logger } from "../observability/logger";
+import type { Metrics } from "../observability/metrics";
 import { clientAddress } from "./client-address";
 import { PROBLEM_CONTENT_TYPE, problemBody, problemResponse, problems } from "./problem";
 
@@ -16,10 +20,27 @@ export interface AppVariables {
   requestId: string;
   /** Client address as the platform reports it (see `client-address.ts`). */
   clientAddress: string;
-  /** Logger bound to request id, function name and cold-start flag. */
+  /** Logger bound to request id, function name, cold-start flag and (on account routes) user kind. */
   log: Logger;
   /** The authenticated user's id, set by the auth middleware on authenticated routes (user-keyed rate limits read it). */
   userId?: string;
+  /** The user kind of an account route (the first path segment when it is a configured kind). */
+  kind?: string;
+  /**
+   * The user a handler identified WITHOUT an access token (a verification link's owner, a refresh
+   * token's owner), so the audit trail can name them; an authenticated route's `userId` wins.
+   */
+  auditActor?: string;
+  /** The problem `code` of the error response, once the error handler has produced one. */
+  errorCode?: string;
+  /**
+   * Hands over work that must finish before the response is returned but need not delay the
+   * handler (an audit write, a metrics increment): it runs concurrently and the app awaits it,
+   * bounded, after the handler. Not "after the response": on Lambda, work still running once the
+   * handler's promise resolves may be frozen with the instance and never complete. Rejections are
+   * ignored (the work reports its own failures).
+   */
+  waitUntil(work: Promise<unknown>): void;
 }
 
 /** The Hono environment of every function app. */
@@ -39,6 +60,21 @@ export interface FunctionAppOptions {
   corsOrigins: string[];
   /** Where log lines go; defaults to a stdout JSON logger. */
   logger?: Logger;
+  /** Configured user kinds: a request whose first path segment is one carries it as `kind` (log and context). */
+  userKinds?: readonly string[];
+  /** Cross-instance counters; every request is counted by route pattern, method and status class. */
+  metrics?: Metrics;
+  /** Longest the app waits, after the handler, for work handed to `waitUntil`, milliseconds. @default 1000 */
+  pendingWorkWaitMs?: number;
+}
+
+/**
+ * The route pattern a request matched (`/User1/login`), or `"unmatched"` when only middleware
+ * matched (a 404, a CORS preflight). Patterns, never raw paths, label metrics: bounded cardinality.
+ */
+export function matchedRoutePattern(c: Context): string {
+  const last = matchedRoutes(c).at(-1);
+  return last && last.method !== "ALL" ? last.path : "unmatched";
 }
 
 /** Converts a zod error into the `errors` member of a 422 problem: field paths and messages, never input values. */
@@ -110,6 +146,8 @@ export function createFunctionApp(options: FunctionAppOptions): OpenAPIHono<AppE
     throw new Error(`createFunctionApp(${options.name}): "*" is not an allowed CORS origin list entry`);
   }
   const baseLog = options.logger ?? createLogger();
+  const kinds = new Set(options.userKinds ?? []);
+  const pendingWorkWaitMs = options.pendingWorkWaitMs ?? 1000;
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) throw validationFailed(result.error);
@@ -118,24 +156,41 @@ export function createFunctionApp(options: FunctionAppOptions): OpenAPIHono<AppE
 
   app.use(requestId({ limitLength: 64 }));
   app.use(async (c, next) => {
+    const segment = c.req.path.split("/")[1] ?? "";
+    const kind = kinds.has(segment) ? segment : undefined;
     const log = baseLog.child({
       request_id: c.get("requestId"),
       function: options.name,
       cold_start: coldStart,
+      kind,
     });
     coldStart = false;
     c.set("log", log);
+    if (kind) c.set("kind", kind);
     c.set(
       "clientAddress",
       clientAddress(c.env, c.req.header("x-forwarded-for") ?? undefined, options.trustedProxyCount),
     );
+    const pending: Promise<unknown>[] = [];
+    c.set("waitUntil", (work) => {
+      pending.push(work);
+    });
+    const route = matchedRoutePattern(c);
+    // Started now, awaited below: the count runs beside the handler, not after it (http-metrics.ts).
+    const count = options.metrics ? countRequest(options.metrics, route, c.req.method) : undefined;
     const started = performance.now();
     await next();
+    const status = c.res.status;
+    if (count) pending.push(count.finish(status));
+    if (pending.length > 0 && !(await settleWithin(Promise.allSettled(pending), pendingWorkWaitMs))) {
+      log.warn("background work still running at response time", { event: "pending_work_slow" });
+    }
     log.info("request", {
       event: "http_request",
       method: c.req.method,
-      route: c.req.routePath,
-      status: c.res.status,
+      route,
+      status,
+      code: c.get("errorCode"),
       duration_ms: Math.round(performance.now() - started),
     });
   });
@@ -177,6 +232,7 @@ export function toProblem(err: unknown, c: Context<AppEnv>): Response {
   const id = c.get("requestId");
   const log = c.get("log");
   if (err instanceof AuthError) {
+    c.set("errorCode", err.code);
     if (err.status >= 500) log?.error("request failed", { code: err.code, ...errorFields(err.cause ?? err) });
     return problemResponse(err, id);
   }
@@ -189,8 +245,10 @@ export function toProblem(err: unknown, c: Context<AppEnv>): Response {
         : err.status === 415
           ? new AuthError("unsupported_media_type", 415, "This route does not accept that request body type")
           : new AuthError("bad_request", err.status, "Bad request");
+    c.set("errorCode", mapped.code);
     return problemResponse(mapped, id);
   }
+  c.set("errorCode", "internal_error");
   log?.error("unhandled error", { code: "internal_error", ...errorFields(err) });
   const body = problemBody(500, "internal_error", "An unexpected error occurred", id);
   return new Response(JSON.stringify(body), {

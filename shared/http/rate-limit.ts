@@ -29,6 +29,12 @@ export interface RateLimitsOptions {
   timeoutMs: number;
   /** Most subjects each policy's in-memory block cache remembers. @default 10000 */
   ephemeralCacheEntries?: number;
+  /**
+   * Called once per refused request, just before the 429 is thrown, with the name of the policy
+   * that refused (`"global"` for the per-address limit): the account kit records the audit event
+   * `rate_limited` here. Must not throw; hand slow work to `c.get("waitUntil")`.
+   */
+  onRefused?: (c: Context<AppEnv>, policyName: string) => void;
 }
 
 /** Rate-limit middleware factory: one middleware per route policy. */
@@ -186,7 +192,10 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
       const pending = started.get(c);
       if (!pending) return;
       const check = await pending;
-      if (check.ok && !check.success) throw refusal([check], Date.now());
+      if (check.ok && !check.success) {
+        options.onRefused?.(c, GLOBAL_POLICY_NAME);
+        throw refusal([check], Date.now());
+      }
     },
 
     middleware(policyName) {
@@ -219,7 +228,11 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
 
         const verdicts = checks.filter((k): k is Extract<Check, { ok: true }> => k.ok);
         const refused = verdicts.filter((k) => !k.success);
-        if (refused.length > 0) throw refusal(refused, nowMs);
+        if (refused.length > 0) {
+          const [own] = checks;
+          options.onRefused?.(c, own?.ok && !own.success ? policyName : GLOBAL_POLICY_NAME);
+          throw refusal(refused, nowMs);
+        }
 
         const failed = checks.find((k): k is Extract<Check, { ok: false }> => !k.ok);
         if (failed) {

@@ -6,6 +6,7 @@
 import type { SignatureVerifier } from "../adapters/qstash-receiver";
 import type { KeyRing } from "../crypto/envelope";
 import { PROBLEM_CONTENT_TYPE, problemBody } from "../http/problem";
+import type { AuditRecorder } from "../observability/audit";
 import { errorFields, type Logger } from "../observability/logger";
 import type { Kv } from "../ports/kv";
 import type { SendResult } from "../ports/notifications";
@@ -43,6 +44,8 @@ export interface DeliveryDeps<M extends Notification> {
   send(message: M, notificationId: string): Promise<SendResult>;
   /** Request-bound logger. Only ids, types and codes are passed to it, never recipients or content. */
   log: Logger;
+  /** Records a rejected signature as the audit event `signature_rejected` (never throws). */
+  audit?: AuditRecorder;
 }
 
 /** One delivery as received. */
@@ -57,6 +60,10 @@ export interface DeliveryRequest {
   messageId: string | undefined;
   /** `Upstash-Retried`: how many earlier attempts failed (0 on the first). */
   retried: number;
+  /** The caller's address as the platform reports it (audited truncated when the signature is rejected). */
+  clientAddress?: string;
+  /** The request id, for the audit event. */
+  requestId?: string;
 }
 
 /**
@@ -106,10 +113,21 @@ export async function consumeDelivery<M extends Notification>(
     url: req.url,
   });
   if (!verified) {
+    const reason = req.signature ? "invalid" : "missing";
     log.warn("delivery signature rejected", {
       event: "delivery_rejected",
       code: "invalid_signature",
-      reason: req.signature ? "invalid" : "missing",
+      reason,
+    });
+    // Awaited (the recorder bounds its wait and never throws): on Lambda, unawaited work may never run.
+    await deps.audit?.record({
+      kind: null,
+      action: "signature_rejected",
+      outcome: "failure",
+      actor: null,
+      clientAddress: req.clientAddress ?? null,
+      code: `${reason}_signature`,
+      requestId: req.requestId ?? null,
     });
     return problem(401, "invalid_signature", "A valid Upstash-Signature is required");
   }

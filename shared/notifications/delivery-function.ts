@@ -107,6 +107,7 @@ export function defineDeliveryFunction<M extends Notification>(
           accepts: options.accepts,
           send: async (message, id) => (await sender())(message, id),
           log: c.get("log"),
+          audit: services.audit(),
         },
         {
           signature: c.req.header("upstash-signature"),
@@ -114,6 +115,8 @@ export function defineDeliveryFunction<M extends Notification>(
           url,
           messageId: c.req.header("upstash-message-id"),
           retried: Number.isInteger(retried) && retried >= 0 ? retried : 0,
+          clientAddress: c.get("clientAddress"),
+          requestId: c.get("requestId"),
         },
       );
       return deliveryResponse(result, c.get("requestId"));

@@ -30,6 +30,7 @@ export const LOG_FIELD_ALLOW_LIST = new Set([
   "key_id",
   "service",
   "outcome",
+  "action",
   "reason",
   "err_name",
   "err_message",

@@ -21,6 +21,11 @@ export interface ServerProcess {
   url: string;
   /** OS process id of the child. */
   pid: number;
+  /**
+   * Everything the child wrote to stdout and stderr so far, in arrival order (its JSON log lines,
+   * the URL line, any warning). Capped at the last 64 MiB.
+   */
+  output(): string;
   /** Stops the child (SIGTERM, then SIGKILL after 5 s) and removes its data directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -53,7 +58,18 @@ export async function startServerProcess(
     stdio: ["pipe", "pipe", "pipe"],
   });
   let stderr = "";
+  const captured: string[] = [];
+  let capturedChars = 0;
+  const capture = (chunk: Buffer) => {
+    const text = chunk.toString("utf8");
+    captured.push(text);
+    capturedChars += text.length;
+    while (capturedChars > 64 * 1024 * 1024 && captured.length > 1)
+      capturedChars -= captured.shift()?.length ?? 0;
+  };
+  child.stdout?.on("data", capture);
   child.stderr?.on("data", (chunk: Buffer) => {
+    capture(chunk);
     stderr = (stderr + chunk.toString("utf8")).slice(-4000);
   });
   const cleanup = () => rmSync(dataDir, { recursive: true, force: true });
@@ -63,6 +79,7 @@ export async function startServerProcess(
     return {
       url,
       pid: child.pid ?? -1,
+      output: () => captured.join(""),
       stop: () => {
         stopped ??= stopChild(child).then(cleanup);
         return stopped;
@@ -84,15 +101,33 @@ function readUrl(child: ChildProcess, timeoutMs: number, stderr: () => string): 
     };
     const timer = setTimeout(() => fail(`printed no URL within ${timeoutMs} ms`), timeoutMs);
     child.once("exit", (code, signal) => fail(`exited (${code ?? signal}) before printing its URL`));
-    child.stdout?.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       out += chunk.toString("utf8");
-      const line = out.split("\n").find((l) => l.startsWith("{"));
-      if (!line) return;
+      // Complete lines only; log lines (JSON with a `level`) may come before the announcement.
+      const url = out
+        .split("\n")
+        .slice(0, -1)
+        .map(announcedUrl)
+        .find((u) => u !== undefined);
+      if (url === undefined) return;
       clearTimeout(timer);
       child.removeAllListeners("exit");
-      resolve((JSON.parse(line) as { url: string }).url);
-    });
+      child.stdout?.off("data", onData);
+      resolve(url);
+    };
+    child.stdout?.on("data", onData);
   });
+}
+
+/** The URL of the child's `{"url": …}` announcement line, or `undefined` for any other line. */
+function announcedUrl(line: string): string | undefined {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    const parsed = JSON.parse(line) as { url?: unknown; level?: unknown };
+    return typeof parsed.url === "string" && parsed.level === undefined ? parsed.url : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

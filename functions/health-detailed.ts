@@ -1,0 +1,88 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { handle } from "hono/aws-lambda";
+import packageJson from "../package.json" with { type: "json" };
+import { problemResponses } from "../shared/http/account-schemas";
+import { defineFunction } from "../shared/http/function-app";
+import { OPS_AUTH_SCHEME, registerOpsSecurityScheme, requireOpsToken } from "../shared/http/ops-auth";
+import { collectDetailedHealth } from "../shared/observability/detailed-health";
+
+const Status = z.enum(["healthy", "unhealthy"]);
+const Dependency = z.object({
+  status: Status,
+  latency_ms: z
+    .number()
+    .openapi({ description: "Time the probe took (or until its 2 s deadline), milliseconds" }),
+  error: z
+    .string()
+    .optional()
+    .openapi({ description: "Why it is unhealthy: `timeout` or an error class name" }),
+});
+const Bloom = z.object({
+  capacity: z.number().int(),
+  target_false_positive_rate: z.number(),
+  bits: z.number().int(),
+  hashes: z.number().int(),
+  set_bits: z.number().int().nullable(),
+  fill: z.number().nullable().openapi({ description: "Share of the bitmap's bits set, 0–1" }),
+  estimated_false_positive_rate: z.number().nullable().openapi({ description: "fill^hashes, now" }),
+  estimated_items: z.number().nullable().openapi({ description: "Distinct items estimated from the fill" }),
+  error: z.string().optional(),
+});
+const DetailedHealth = z
+  .object({
+    status: Status,
+    timestamp: z.string().openapi({ example: "2026-11-29T12:00:00.000Z" }),
+    version: z.string().openapi({ example: "0.1.0" }),
+    build_sha: z.string().nullable().openapi({ description: "`BUILD_SHA` of the deployment, if set" }),
+    dependencies: z.object({ database: Dependency, redis: Dependency, queue: Dependency }),
+    bloom_filters: z
+      .record(z.string(), Bloom)
+      .openapi({ description: "The registered-email filter of each user kind" }),
+    key_ring: z.object({
+      active_key_id: z.string(),
+      key_count: z.number().int(),
+      key_ids: z.array(z.string()),
+    }),
+  })
+  .openapi("DetailedHealth");
+
+/**
+ * `GET /health/detailed` (operators only): what `/health` says plus each dependency's latency
+ * (database, Redis, QStash), each kind's email Bloom filter fill and estimated false-positive rate,
+ * the key ring's active key id and key ids (never key material), and the build version.
+ */
+export const app = defineFunction("health-detailed", (app, services) => {
+  registerOpsSecurityScheme(app);
+  const { config } = services;
+  const route = createRoute({
+    method: "get",
+    path: "/health/detailed",
+    summary: "Dependency latencies, Bloom filter fill, queue reachability, key ring and build (operators)",
+    description:
+      "Requires the operator token (`OPS_TOKEN`); a user's access token is refused. 503 when any dependency is unhealthy, with the same body.",
+    tags: ["Operations"],
+    security: [{ [OPS_AUTH_SCHEME]: [] }],
+    middleware: [requireOpsToken(config.opsToken)] as const,
+    responses: {
+      200: {
+        description: "Every dependency answered",
+        content: { "application/json": { schema: DetailedHealth } },
+      },
+      503: {
+        description: "A dependency did not answer",
+        content: { "application/json": { schema: DetailedHealth } },
+      },
+      ...problemResponses(401),
+    },
+  });
+  app.openapi(route, async (c) => {
+    const body = await collectDetailedHealth(services, {
+      version: packageJson.version,
+      buildSha: config.buildSha ?? null,
+    });
+    c.header("Cache-Control", "no-store");
+    return body.status === "healthy" ? c.json(body, 200) : c.json(body, 503);
+  });
+});
+
+export const handler = handle(app);

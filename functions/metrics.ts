@@ -1,0 +1,70 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { handle } from "hono/aws-lambda";
+import { problemResponses } from "../shared/http/account-schemas";
+import { defineFunction } from "../shared/http/function-app";
+import { OPS_AUTH_SCHEME, registerOpsSecurityScheme, requireOpsToken } from "../shared/http/ops-auth";
+import { problems } from "../shared/http/problem";
+import { metricFamilies, WINDOW_METRIC } from "../shared/observability/http-metrics";
+import {
+  DEFAULT_METRICS_WINDOW_MINUTES,
+  MAX_METRICS_WINDOW_MINUTES,
+  PROMETHEUS_CONTENT_TYPE,
+  renderPrometheus,
+} from "../shared/observability/metrics";
+
+const MetricsQuery = z.object({
+  window_minutes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_METRICS_WINDOW_MINUTES)
+    .optional()
+    .openapi({
+      description: `Minutes to sum, 1–${MAX_METRICS_WINDOW_MINUTES}; default ${DEFAULT_METRICS_WINDOW_MINUTES}`,
+    }),
+});
+
+/**
+ * `GET /metrics` (operators only): Prometheus text exposition (format 0.0.4) of the counters every
+ * instance writes to Redis, summed over the last `window_minutes` minute buckets (default 60):
+ * `auth_http_requests_total{route,method,status_class}`, `auth_events_total{event,kind}` and
+ * `auth_metrics_window_seconds`. Values are window sums, typed `gauge` (see `http-metrics.ts`).
+ */
+export const app = defineFunction("metrics", (app, services) => {
+  registerOpsSecurityScheme(app);
+  const route = createRoute({
+    method: "get",
+    path: "/metrics",
+    summary: "Request and security-event counts of all instances, Prometheus text format (operators)",
+    description:
+      "Requires the operator token (`OPS_TOKEN`); a user's access token is refused. Sums per-minute counters " +
+      "kept in Redis for 3 hours, so every instance's traffic is included.",
+    tags: ["Operations"],
+    security: [{ [OPS_AUTH_SCHEME]: [] }],
+    middleware: [requireOpsToken(services.config.opsToken)] as const,
+    request: { query: MetricsQuery },
+    responses: {
+      200: {
+        description: "Prometheus text exposition format 0.0.4",
+        content: { "text/plain": { schema: z.string() } },
+      },
+      ...problemResponses(401, 422, 503),
+    },
+  });
+  app.openapi(route, async (c) => {
+    const windowMinutes = c.req.valid("query").window_minutes ?? DEFAULT_METRICS_WINDOW_MINUTES;
+    let totals: Map<string, number>;
+    try {
+      totals = await services.metrics().sum(windowMinutes);
+    } catch (cause) {
+      throw problems.dependencyUnavailable("redis", cause);
+    }
+    totals.set(WINDOW_METRIC, windowMinutes * 60);
+    c.header("Cache-Control", "no-store");
+    return c.text(renderPrometheus(totals, metricFamilies(windowMinutes)), 200, {
+      "Content-Type": PROMETHEUS_CONTENT_TYPE,
+    });
+  });
+});
+
+export const handler = handle(app);

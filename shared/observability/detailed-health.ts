@@ -1,0 +1,118 @@
+/**
+ * What `GET /health/detailed` reports (operators only): dependency latencies, the email Bloom
+ * filters' fill, queue reachability, key ring status and the build. Never key material, never
+ * PII: key ids and counts, bit counts, latencies and error class names only.
+ */
+import { createBloomFilter } from "../accounts/bloom-filter";
+import { redisKeys } from "../accounts/keys";
+import type { Services } from "../services";
+import { type ProbeResult, pingQstash, probeDependency } from "./health-probes";
+
+/** One dependency as reported. */
+export interface DependencyReport {
+  status: "healthy" | "unhealthy";
+  latency_ms: number;
+  error?: string;
+}
+
+/** One kind's email Bloom filter as reported (count-based fields `null` when unavailable). */
+export interface BloomReport {
+  capacity: number;
+  target_false_positive_rate: number;
+  bits: number;
+  hashes: number;
+  set_bits: number | null;
+  fill: number | null;
+  estimated_false_positive_rate: number | null;
+  estimated_items: number | null;
+  /** Why the statistics are missing (an error class name). */
+  error?: string;
+}
+
+/** The body of `GET /health/detailed`. */
+export interface DetailedHealthReport {
+  status: "healthy" | "unhealthy";
+  timestamp: string;
+  version: string;
+  build_sha: string | null;
+  dependencies: { database: DependencyReport; redis: DependencyReport; queue: DependencyReport };
+  bloom_filters: Record<string, BloomReport>;
+  key_ring: { active_key_id: string; key_count: number; key_ids: string[] };
+}
+
+const report = (p: ProbeResult): DependencyReport => ({
+  status: p.status,
+  latency_ms: p.latencyMs,
+  ...(p.error ? { error: p.error } : {}),
+});
+
+/** A JSON-safe number: `Infinity` (a saturated filter's item estimate) becomes `null`. */
+const finite = (n: number | null) => (n !== null && Number.isFinite(n) ? n : null);
+
+/**
+ * Probes every dependency concurrently (each with a 2 s deadline) and reads each kind's Bloom
+ * statistics (one BITCOUNT each, auto-pipelined together). `status` is `unhealthy` when any
+ * dependency is; the Bloom and key ring sections are information, not health.
+ *
+ * Queue reachability is an authenticated `GET /v2/schedules` against `QSTASH_URL` (see
+ * `pingQstash`): it proves both that QStash answers and that it accepts the token.
+ */
+export async function collectDetailedHealth(
+  services: Services,
+  build: { version: string; buildSha: string | null },
+): Promise<DetailedHealthReport> {
+  const { config } = services;
+  const kv = services.kv();
+  const bloomOf = async (kind: string): Promise<[string, BloomReport]> => {
+    const filter = createBloomFilter(kv, {
+      key: redisKeys.emailBloom(kind),
+      capacity: config.bloom.capacity,
+      falsePositiveRate: config.bloom.falsePositiveRate,
+    });
+    const base = {
+      capacity: config.bloom.capacity,
+      target_false_positive_rate: config.bloom.falsePositiveRate,
+      bits: filter.parameters.bits,
+      hashes: filter.parameters.hashes,
+    };
+    try {
+      const stats = await filter.stats();
+      return [
+        kind,
+        {
+          ...base,
+          set_bits: stats.setBits,
+          fill: stats.fill,
+          estimated_false_positive_rate: stats.estimatedFalsePositiveRate,
+          estimated_items: finite(stats.estimatedItems),
+        },
+      ];
+    } catch (err) {
+      const empty = {
+        set_bits: null,
+        fill: null,
+        estimated_false_positive_rate: null,
+        estimated_items: null,
+      };
+      return [kind, { ...base, ...empty, error: err instanceof Error ? err.name : "error" }];
+    }
+  };
+  const [database, redis, queue, blooms, ring] = await Promise.all([
+    probeDependency(async () => (await services.store()).ping()),
+    probeDependency(() => kv.ping()),
+    probeDependency(() => pingQstash({ baseUrl: config.qstash.url, token: config.qstash.token })),
+    Promise.all(config.userKinds.map(bloomOf)),
+    services.keyRing(),
+  ]);
+  const dependencies = { database: report(database), redis: report(redis), queue: report(queue) };
+  const healthy = Object.values(dependencies).every((d) => d.status === "healthy");
+  return {
+    status: healthy ? "healthy" : "unhealthy",
+    timestamp: new Date().toISOString(),
+    version: build.version,
+    build_sha: build.buildSha,
+    dependencies,
+    bloom_filters: Object.fromEntries(blooms),
+    key_ring: { active_key_id: ring.activeKeyId, key_count: ring.keyIds.length, key_ids: [...ring.keyIds] },
+  };
+}

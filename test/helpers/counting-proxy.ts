@@ -1,0 +1,57 @@
+/**
+ * A pass-through HTTP proxy in front of the Upstash-REST bridge that records every request, so
+ * Redis round trips are counted on the wire (the `@upstash/redis` client takes no custom fetch).
+ * (The same technique as `test/integration/bloom-filter.test.ts`.)
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** A running counting proxy. */
+export interface CountingProxy {
+  /** Base URL to give the client instead of the bridge's. */
+  url: string;
+  /** Every request seen: its path (`/pipeline`, `/`) and the command names it carried. */
+  requests: { path: string; commands: string[] }[];
+  /** Forgets the recorded requests. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a counting proxy forwarding to `target` (the bridge's URL). */
+export async function startCountingProxy(target: string): Promise<CountingProxy> {
+  const requests: CountingProxy["requests"] = [];
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+    const body = Buffer.concat(chunks).toString("utf8");
+    const parsed = JSON.parse(body) as unknown[];
+    const commands = (Array.isArray(parsed[0]) ? (parsed as unknown[][]) : [parsed]).map((c) => String(c[0]));
+    requests.push({ path: req.url ?? "", commands });
+    const headers: Record<string, string> = {};
+    for (const name of ["authorization", "content-type", "upstash-encoding", "upstash-sync-token"]) {
+      const value = req.headers[name];
+      if (typeof value === "string") headers[name] = value;
+    }
+    const upstream = await fetch(`${target}${req.url ?? ""}`, { method: "POST", headers, body });
+    const sync = upstream.headers.get("upstash-sync-token");
+    res.writeHead(upstream.status, {
+      "content-type": upstream.headers.get("content-type") ?? "application/json",
+      ...(sync === null ? {} : { "upstash-sync-token": sync }),
+    });
+    res.end(Buffer.from(await upstream.arrayBuffer()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    reset: () => {
+      requests.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
