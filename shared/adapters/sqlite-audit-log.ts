@@ -9,9 +9,9 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import Database from "better-sqlite3";
 import type { AuditEvent, AuditLog } from "../ports/audit";
 import { assertAuditEvent, assertListLimit, DAY_MS } from "./audit-event-guards";
+import { openSqliteDatabase } from "./sqlite-driver";
 
 /** Options of {@link createSqliteAuditLog}. */
 export interface SqliteAuditLogOptions {
@@ -85,7 +85,7 @@ export function createSqliteAuditLog(opts: SqliteAuditLogOptions): AuditLog {
   const retentionMs = opts.retentionDays * DAY_MS;
   const purgeIntervalMs = opts.purgeIntervalMs ?? 3_600_000;
   if (opts.path !== ":memory:" && opts.path !== "") mkdirSync(dirname(opts.path), { recursive: true });
-  const db = new Database(opts.path);
+  const db = openSqliteDatabase(opts.path);
   try {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");

@@ -10,8 +10,8 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import Database from "better-sqlite3";
 import type { CreateResult, UpdateResult, UserPatch, UserRecord, UserStore } from "../ports/user-store";
+import { openSqliteDatabase, type SqliteDatabase, type SqliteStatement } from "./sqlite-driver";
 import {
   assertKnownKind,
   assertString,
@@ -127,7 +127,7 @@ function statementSql(kind: string) {
   };
 }
 
-type Statements = { [K in keyof ReturnType<typeof statementSql>]: Database.Statement<unknown[], unknown> };
+type Statements = { [K in keyof ReturnType<typeof statementSql>]: SqliteStatement };
 
 function toRow(r: UserRecord): UserRow {
   return {
@@ -187,7 +187,9 @@ function updateParams(id: string, expectedVersion: number, patch: UserPatch, now
 
 /** Maps a unique-constraint failure of an insert to the port's result; `null` for any other error. */
 function duplicateCodeOf(error: unknown): "duplicate_email" | "duplicate_id" | null {
-  if (!(error instanceof Database.SqliteError)) return null;
+  // better-sqlite3's SqliteError: a `code` starting with SQLITE_ (checked structurally, so the
+  // native driver need not be loaded just to classify an error).
+  if (!(error instanceof Error) || !("code" in error) || typeof error.code !== "string") return null;
   if (error.code !== "SQLITE_CONSTRAINT_UNIQUE" && error.code !== "SQLITE_CONSTRAINT_PRIMARYKEY") return null;
   // The message names the column: "UNIQUE constraint failed: users_User1.email_index".
   if (error.message.endsWith(".email_index")) return "duplicate_email";
@@ -196,9 +198,9 @@ function duplicateCodeOf(error: unknown): "duplicate_email" | "duplicate_id" | n
 }
 
 /** Opens the database, sets connection pragmas, creates every kind's table and checks the schema version. */
-function openDatabase(path: string, kinds: ReadonlySet<string>, busyTimeoutMs: number): Database.Database {
+function openDatabase(path: string, kinds: ReadonlySet<string>, busyTimeoutMs: number): SqliteDatabase {
   if (path !== ":memory:" && path !== "") mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
+  const db = openSqliteDatabase(path);
   try {
     // WAL lets readers run beside the writer; NORMAL sync is durable across app crashes in WAL mode.
     db.pragma("journal_mode = WAL");
