@@ -3,7 +3,7 @@ import { handle } from "hono/aws-lambda";
 import { changePassword } from "../shared/accounts/change-password";
 import { defineAccountFunction } from "../shared/http/account-function";
 import { problemResponses } from "../shared/http/account-schemas";
-import { jsonOrForm } from "../shared/http/body-type";
+import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
 import { ChangePasswordBody, ChangePasswordResponse } from "../shared/http/recovery-schemas";
 
 /**
@@ -19,13 +19,7 @@ export const app = defineAccountFunction("change-password", (app, kit, kind) => 
     security: [{ bearerAuth: [] }],
     middleware: [kit.requireAuth(kind), kit.rateLimit("change_password")] as const,
     request: {
-      body: {
-        required: false,
-        content: {
-          "application/json": { schema: ChangePasswordBody },
-          "application/x-www-form-urlencoded": { schema: ChangePasswordBody },
-        },
-      },
+      body: formOrJsonBody(ChangePasswordBody),
     },
     responses: {
       200: {

@@ -3,7 +3,7 @@ import { handle } from "hono/aws-lambda";
 import { requestPasswordReset } from "../shared/accounts/forgot-password";
 import { defineAccountFunction } from "../shared/http/account-function";
 import { MessageResponse, problemResponses } from "../shared/http/account-schemas";
-import { jsonOrForm } from "../shared/http/body-type";
+import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
 import { ForgetPasswordBody, ForgetPasswordQuery } from "../shared/http/recovery-schemas";
 
 /** The one answer, whether or not the address belongs to an account (DESIGN.md §9). */
@@ -43,13 +43,7 @@ export const app = defineAccountFunction("forget-password", (app, kit, kind) => 
     tags: [kind],
     middleware: [kit.rateLimit("forget_password")] as const,
     request: {
-      body: {
-        required: false,
-        content: {
-          "application/json": { schema: ForgetPasswordBody },
-          "application/x-www-form-urlencoded": { schema: ForgetPasswordBody },
-        },
-      },
+      body: formOrJsonBody(ForgetPasswordBody),
     },
     responses: { ...responses, ...problemResponses(400, 413, 415, 422, 429, 503) },
   });

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
+import { accessTokenOptions } from "../shared/config/access-tokens";
 import { createAccessTokens } from "../shared/crypto/tokens";
 import { defineEdgeFunction } from "../shared/http/edge-function";
 
@@ -35,14 +36,7 @@ const route = createRoute({
  * An `edge` function: Web APIs only (jose), so it can run on any runtime and is cheap to call.
  */
 export const app = defineEdgeFunction("jwks", (app, config) => {
-  const tokens = createAccessTokens({
-    algorithm: config.jwt.algorithm,
-    ...(config.jwt.secret ? { secret: config.jwt.secret } : {}),
-    ...(config.jwt.privateJwk ? { privateJwk: config.jwt.privateJwk } : {}),
-    issuer: config.jwt.issuer,
-    ttlSeconds: config.jwt.accessTokenTtlSeconds,
-    clockToleranceSeconds: config.jwt.clockToleranceSeconds,
-  });
+  const tokens = createAccessTokens(accessTokenOptions(config));
   app.openapi(route, async (c) => {
     c.header("Cache-Control", "public, max-age=300");
     return c.json((await tokens).jwks(), 200);

@@ -3,7 +3,7 @@ import { handle } from "hono/aws-lambda";
 import { login } from "../shared/accounts/login";
 import { defineAccountFunction } from "../shared/http/account-function";
 import { LoginForm, problemResponses, TokenResponse } from "../shared/http/account-schemas";
-import { problems } from "../shared/http/problem";
+import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
 
 /**
  * `POST /{kind}/login`: OAuth2 resource owner password grant (RFC 6749 §4.3) as the seed's
@@ -18,13 +18,7 @@ export const app = defineAccountFunction("login", (app, kit, kind) => {
     tags: [kind],
     middleware: [kit.rateLimit("login")] as const,
     request: {
-      body: {
-        required: false,
-        content: {
-          "application/x-www-form-urlencoded": { schema: LoginForm },
-          "application/json": { schema: LoginForm },
-        },
-      },
+      body: formOrJsonBody(LoginForm),
     },
     responses: {
       200: { description: "Access token issued", content: { "application/json": { schema: TokenResponse } } },
@@ -32,12 +26,8 @@ export const app = defineAccountFunction("login", (app, kit, kind) => {
     },
   });
   app.openapi(route, async (c) => {
-    const type = c.req.header("content-type") ?? "";
-    // Both validators ran already; an absent Content-Type left them unchecked, so refuse it here.
-    if (!/json|x-www-form-urlencoded|multipart\/form-data/i.test(type)) {
-      throw problems.unsupportedMediaType("application/x-www-form-urlencoded or application/json");
-    }
-    const form = /json/i.test(type) ? c.req.valid("json") : c.req.valid("form");
+    const form =
+      jsonOrForm(c.req.header("content-type")) === "json" ? c.req.valid("json") : c.req.valid("form");
     const result = await login(await kit.deps(), kind, form.username, form.password);
     c.set("auditActor", result.userId); // a failure is audited under the email's blind index instead
     c.header("Cache-Control", "no-store");

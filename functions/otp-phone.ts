@@ -5,7 +5,7 @@ import { sendPhoneOtp } from "../shared/accounts/send-phone-otp";
 import { AuthError } from "../shared/errors";
 import { defineAccountFunction } from "../shared/http/account-function";
 import { MessageResponse, problemResponses } from "../shared/http/account-schemas";
-import { jsonOrForm } from "../shared/http/body-type";
+import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
 import { OtpPhoneBody } from "../shared/http/recovery-schemas";
 
 const invalidPhone = (message: string) =>
@@ -27,13 +27,7 @@ export const app = defineAccountFunction("otp-phone", (app, kit, kind) => {
     security: [{ bearerAuth: [] }],
     middleware: [kit.requireAuth(kind), kit.rateLimit("otp_phone")] as const,
     request: {
-      body: {
-        required: false,
-        content: {
-          "application/json": { schema: OtpPhoneBody },
-          "application/x-www-form-urlencoded": { schema: OtpPhoneBody },
-        },
-      },
+      body: formOrJsonBody(OtpPhoneBody),
     },
     responses: {
       202: { description: "SMS queued", content: { "application/json": { schema: MessageResponse } } },

@@ -4,7 +4,7 @@ import { resetPassword } from "../shared/accounts/reset-password";
 import { AuthError } from "../shared/errors";
 import { defineAccountFunction } from "../shared/http/account-function";
 import { MessageResponse, problemResponses } from "../shared/http/account-schemas";
-import { jsonOrForm } from "../shared/http/body-type";
+import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
 import { pageHeaders, renderPage, wantsJson } from "../shared/http/pages";
 import { ResetPasswordBody } from "../shared/http/recovery-schemas";
 import { renderResetForm } from "../shared/http/reset-pages";
@@ -28,13 +28,7 @@ export const app = defineAccountFunction("reset-password", (app, kit, kind) => {
     tags: [kind],
     middleware: [sameOriginForms(new URL(config.appUrl).origin), kit.rateLimit("reset_password")] as const,
     request: {
-      body: {
-        required: false,
-        content: {
-          "application/x-www-form-urlencoded": { schema: ResetPasswordBody },
-          "application/json": { schema: ResetPasswordBody },
-        },
-      },
+      body: formOrJsonBody(ResetPasswordBody),
     },
     responses: {
       200: {

@@ -4,7 +4,7 @@ import { refreshSession } from "../shared/accounts/refresh";
 import { AuthError } from "../shared/errors";
 import { defineAccountFunction } from "../shared/http/account-function";
 import { problemResponses } from "../shared/http/account-schemas";
-import { jsonOrForm } from "../shared/http/body-type";
+import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
 import { RefreshTokenForm, SessionTokenResponse } from "../shared/http/recovery-schemas";
 
 /**
@@ -22,13 +22,7 @@ export const app = defineAccountFunction("token", (app, kit, kind) => {
     tags: [kind],
     middleware: [kit.rateLimit("token")] as const,
     request: {
-      body: {
-        required: false,
-        content: {
-          "application/x-www-form-urlencoded": { schema: RefreshTokenForm },
-          "application/json": { schema: RefreshTokenForm },
-        },
-      },
+      body: formOrJsonBody(RefreshTokenForm),
     },
     responses: {
       200: {

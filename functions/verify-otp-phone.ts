@@ -3,7 +3,7 @@ import { handle } from "hono/aws-lambda";
 import { verifyPhoneOtp } from "../shared/accounts/verify-phone-otp";
 import { defineAccountFunction } from "../shared/http/account-function";
 import { MessageResponse, problemResponses } from "../shared/http/account-schemas";
-import { jsonOrForm } from "../shared/http/body-type";
+import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
 import { VerifyOtpBody, VerifyOtpQuery } from "../shared/http/recovery-schemas";
 
 const VERIFIED = { message: "Phone number verified successfully" } as const;
@@ -40,13 +40,7 @@ export const app = defineAccountFunction("verify-otp-phone", (app, kit, kind) =>
     security: [{ bearerAuth: [] }],
     middleware: [kit.requireAuth(kind), kit.rateLimit("verify_otp_phone")] as const,
     request: {
-      body: {
-        required: false,
-        content: {
-          "application/json": { schema: VerifyOtpBody },
-          "application/x-www-form-urlencoded": { schema: VerifyOtpBody },
-        },
-      },
+      body: formOrJsonBody(VerifyOtpBody),
     },
     responses: { ...responses, ...problemResponses(400, 401, 413, 415, 422, 429, 503) },
   });

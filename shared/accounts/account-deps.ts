@@ -1,3 +1,4 @@
+import { accessTokenOptions } from "../config/access-tokens";
 import { createBlindIndex } from "../crypto/blind-index";
 import { loadPasswordHasher } from "../crypto/password";
 import { createAccessTokens } from "../crypto/tokens";
@@ -47,14 +48,7 @@ export async function buildAccountDeps(services: Services, queue: Queue): Promis
       maxPasswordBytes: config.password.maxBytes,
       onNativeUnavailable: () => log.warn("native Argon2 unavailable; using hash-wasm", { backend: "wasm" }),
     }),
-    createAccessTokens({
-      algorithm: config.jwt.algorithm,
-      ...(config.jwt.secret ? { secret: config.jwt.secret } : {}),
-      ...(config.jwt.privateJwk ? { privateJwk: config.jwt.privateJwk } : {}),
-      issuer: config.jwt.issuer,
-      ttlSeconds: config.jwt.accessTokenTtlSeconds,
-      clockToleranceSeconds: config.jwt.clockToleranceSeconds,
-    }),
+    createAccessTokens(accessTokenOptions(config)),
   ]);
   const kv = services.kv();
   const blooms = new Map<string, EmailBloom>();

@@ -1,3 +1,4 @@
+import type { ZodType } from "zod";
 import { problems } from "./problem";
 
 /**
@@ -12,4 +13,17 @@ export function jsonOrForm(contentType: string | undefined): "json" | "form" {
   if (/^\s*application\/([a-z.+-]*\+)?json\b/i.test(type)) return "json";
   if (/^\s*(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(type)) return "form";
   throw problems.unsupportedMediaType("application/x-www-form-urlencoded or application/json");
+}
+
+/**
+ * The OpenAPI request body of a route that takes the same fields as a form
+ * (`application/x-www-form-urlencoded`, as OAuth2 token endpoints and HTML forms send them) or as
+ * JSON. Not `required`: each validator runs only for its content type, so the handler must read the
+ * body through {@link jsonOrForm}, which refuses any other type.
+ */
+export function formOrJsonBody<S extends ZodType>(schema: S) {
+  return {
+    required: false,
+    content: { "application/x-www-form-urlencoded": { schema }, "application/json": { schema } },
+  } as const;
 }

@@ -1,7 +1,6 @@
 /**
  * A pass-through HTTP proxy in front of the Upstash-REST bridge that records every request, so
  * Redis round trips are counted on the wire (the `@upstash/redis` client takes no custom fetch).
- * (The same technique as `test/integration/bloom-filter.test.ts`.)
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";

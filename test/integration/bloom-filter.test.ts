@@ -1,53 +1,10 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createBloomFilter } from "../../shared/accounts/bloom-filter";
 import { createUpstashKv } from "../../shared/adapters/upstash-kv";
 import type { Kv } from "../../shared/ports/kv";
+import { type CountingProxy, startCountingProxy } from "../helpers/counting-proxy";
 import { createTestUpstashClient, startTestRedis, type TestRedis } from "../helpers/redis";
-
-/**
- * A pass-through HTTP proxy in front of the bridge that records every request, so round trips
- * are counted on the wire (the `@upstash/redis` client takes no custom fetch).
- */
-async function startCountingProxy(target: string) {
-  const requests: { path: string; commands: string[] }[] = [];
-  const server: Server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-    const body = Buffer.concat(chunks).toString("utf8");
-    const parsed = JSON.parse(body) as unknown[];
-    const commands = (Array.isArray(parsed[0]) ? (parsed as unknown[][]) : [parsed]).map((c) => String(c[0]));
-    requests.push({ path: req.url ?? "", commands });
-    const headers: Record<string, string> = {};
-    for (const name of ["authorization", "content-type", "upstash-encoding", "upstash-sync-token"]) {
-      const value = req.headers[name];
-      if (typeof value === "string") headers[name] = value;
-    }
-    const upstream = await fetch(`${target}${req.url ?? ""}`, { method: "POST", headers, body });
-    const sync = upstream.headers.get("upstash-sync-token");
-    res.writeHead(upstream.status, {
-      "content-type": upstream.headers.get("content-type") ?? "application/json",
-      ...(sync === null ? {} : { "upstash-sync-token": sync }),
-    });
-    res.end(Buffer.from(await upstream.arrayBuffer()));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    reset: () => {
-      requests.length = 0;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 const items = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
@@ -61,7 +18,7 @@ async function probeAll(filter: ReturnType<typeof createBloomFilter>, list: stri
 }
 
 let env: TestRedis;
-let proxy: Awaited<ReturnType<typeof startCountingProxy>>;
+let proxy: CountingProxy;
 let redis: Redis;
 let kv: Kv;
 beforeAll(async () => {
