@@ -108,7 +108,7 @@ function content(message: EmailNotification, app: string): EmailContent {
         action: { label: "Verify email address", link: checkedLink(message.link) },
         outro: [
           "This link can be used once and expires soon.",
-          `If you did not create a ${app} account, you can ignore this email.`,
+          `If you did not create an account with ${app}, you can ignore this email.`,
         ],
       };
     case "email.welcome":
