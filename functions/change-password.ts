@@ -17,7 +17,7 @@ export const app = defineAccountFunction("change-password", (app, kit, kind) => 
     summary: "Change your password (signs out every other session)",
     tags: [kind],
     security: [{ bearerAuth: [] }],
-    middleware: [kit.requireAuth(kind), kit.rateLimit("change_password")] as const,
+    middleware: [kit.requireAuth(kind, "change_password"), kit.rateLimit("change_password")] as const,
     request: {
       body: formOrJsonBody(ChangePasswordBody),
     },

@@ -12,7 +12,7 @@ export const app = defineAccountFunction("delete", (app, kit, kind) => {
     summary: "Delete your own account",
     tags: [kind],
     security: [{ bearerAuth: [] }],
-    middleware: [kit.requireAuth(kind), kit.rateLimit("delete")] as const,
+    middleware: [kit.requireAuth(kind, "delete"), kit.rateLimit("delete")] as const,
     request: { body: { required: true, content: { "application/json": { schema: DeleteBody } } } },
     responses: {
       200: { description: "Account deleted", content: { "application/json": { schema: MessageResponse } } },

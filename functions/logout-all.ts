@@ -12,7 +12,7 @@ export const app = defineAccountFunction("logout-all", (app, kit, kind) => {
     summary: "Log out everywhere (every access and refresh token)",
     tags: [kind],
     security: [{ bearerAuth: [] }],
-    middleware: [kit.requireAuth(kind), kit.rateLimit("logout_all")] as const,
+    middleware: [kit.requireAuth(kind, "logout_all"), kit.rateLimit("logout_all")] as const,
     responses: {
       200: {
         description: "Every session ended",

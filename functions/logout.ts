@@ -13,7 +13,7 @@ export const app = defineAccountFunction("logout", (app, kit, kind) => {
       summary: "Log out this session (access token and its refresh tokens)",
       tags: [kind],
       security: [{ bearerAuth: [] }],
-      middleware: [kit.requireAuth(kind), kit.rateLimit("logout")] as const,
+      middleware: [kit.requireAuth(kind, "logout"), kit.rateLimit("logout")] as const,
       responses: {
         200: { description: "Token revoked", content: { "application/json": { schema: MessageResponse } } },
         ...problemResponses(401, 429, 503),

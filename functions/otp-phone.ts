@@ -25,7 +25,7 @@ export const app = defineAccountFunction("otp-phone", (app, kit, kind) => {
     summary: "Send a phone verification code by SMS",
     tags: [kind],
     security: [{ bearerAuth: [] }],
-    middleware: [kit.requireAuth(kind), kit.rateLimit("otp_phone")] as const,
+    middleware: [kit.requireAuth(kind, "otp_phone"), kit.rateLimit("otp_phone")] as const,
     request: {
       body: formOrJsonBody(OtpPhoneBody),
     },

@@ -15,7 +15,7 @@ export const app = defineAccountFunction("profile", (app, kit, kind) => {
     summary: "Read your own profile",
     tags: [kind],
     security: [{ bearerAuth: [] }],
-    middleware: [kit.requireAuth(kind), kit.rateLimit("profile")] as const,
+    middleware: [kit.requireAuth(kind, "profile"), kit.rateLimit("profile")] as const,
     responses: {
       200: { description: "Your profile", content: { "application/json": { schema: ProfileResponse } } },
       ...problemResponses(401, 429, 503),

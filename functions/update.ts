@@ -15,7 +15,7 @@ export const app = defineAccountFunction("update", (app, kit, kind) => {
     description: "A new phone number clears `phone_verified`.",
     tags: [kind],
     security: [{ bearerAuth: [] }],
-    middleware: [kit.requireAuth(kind), kit.rateLimit("update")] as const,
+    middleware: [kit.requireAuth(kind, "update"), kit.rateLimit("update")] as const,
     request: { body: { required: true, content: { "application/json": { schema: UpdateBody } } } },
     responses: {
       200: {

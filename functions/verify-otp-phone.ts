@@ -23,7 +23,7 @@ export const app = defineAccountFunction("verify-otp-phone", (app, kit, kind) =>
     summary: "Confirm the SMS code (query form, kept for seed clients)",
     tags: [kind],
     security: [{ bearerAuth: [] }],
-    middleware: [kit.requireAuth(kind), kit.rateLimit("verify_otp_phone")] as const,
+    middleware: [kit.requireAuth(kind, "verify_otp_phone"), kit.rateLimit("verify_otp_phone")] as const,
     request: { query: VerifyOtpQuery },
     responses: { ...responses, ...problemResponses(400, 401, 422, 429, 503) },
   });
@@ -38,7 +38,7 @@ export const app = defineAccountFunction("verify-otp-phone", (app, kit, kind) =>
     summary: "Confirm the SMS code",
     tags: [kind],
     security: [{ bearerAuth: [] }],
-    middleware: [kit.requireAuth(kind), kit.rateLimit("verify_otp_phone")] as const,
+    middleware: [kit.requireAuth(kind, "verify_otp_phone"), kit.rateLimit("verify_otp_phone")] as const,
     request: {
       body: formOrJsonBody(VerifyOtpBody),
     },

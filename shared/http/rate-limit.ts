@@ -62,6 +62,13 @@ export interface RateLimits {
    *   failure policy, and authentication fails closed on its own.
    */
   enforceGlobalCheck(c: Context<AppEnv>): Promise<void>;
+  /**
+   * Starts counting this request against `policyName` NOW (for a user-keyed policy, once
+   * `c.get("userId")` is set), so the auth middleware can issue it in the same tick as the session
+   * lookup and auto-pipelining sends both in one HTTP request; the route's `middleware(policyName)`
+   * then awaits this verdict instead of making a second, sequential call. Idempotent per request.
+   */
+  startPolicyCheck(c: Context<AppEnv>, policyName: RateLimitPolicyName): void;
 }
 
 /** The verdict of one limiter call, or why there is none. */
@@ -144,10 +151,10 @@ async function runCheck(limiter: Ratelimit, identifier: string): Promise<Check> 
  * and `enforceGlobalCheck` once it is done (valid or not), so the global per-address limit is
  * counted BEFORE authentication (an invalid-token flood exhausts it and then gets 429, not 401)
  * while its Redis call runs concurrently with the session lookup; the route's `middleware` then
- * counts only the per-user policy. Sequential Redis round trips per authenticated request stay at
- * two, as before (session MGET ∥ global check, then the per-user check), at the cost of one more
- * HTTP request than batching both limits after auth. Unauthenticated routes still send both checks
- * together in one auto-pipelined round trip.
+ * counts only the per-user policy — started by the auth middleware (`startPolicyCheck`) as soon as
+ * the token's signature verifies, in the same tick as the session MGET, so an authenticated read
+ * costs one sequential Redis round trip (the global check overlaps it). Unauthenticated routes send
+ * both checks together in one auto-pipelined round trip.
  *
  * Failure policy: a check that throws (Redis unreachable) or reports `reason: "timeout"` after
  * `timeoutMs` fails closed (503 `service_unavailable`) when the route's policy or the global one is
@@ -182,6 +189,17 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
   /** Global checks started before authentication, per request (a Context lives for one request). */
   const started = new WeakMap<Context<AppEnv>, Promise<Check>>();
   const ipSubjectOf = (c: Context<AppEnv>) => `ip:${rateLimitSubject(c.get("clientAddress"))}`;
+  /** Route-policy checks started by the auth middleware, per request and policy. */
+  const startedPolicies = new WeakMap<Context<AppEnv>, Map<string, Promise<Check>>>();
+  const subjectOf = (c: Context<AppEnv>, policyName: string, policy: RateLimitPolicy): string => {
+    if (policy.key !== "user") return ipSubjectOf(c);
+    const userId = c.get("userId");
+    if (userId) return `user:${userId}`;
+    c.get("log").warn(`user-keyed rate limit ${policyName} reached without a user id`, {
+      event: "rate_limit_no_user",
+    });
+    return ipSubjectOf(c);
+  };
 
   return {
     startGlobalCheck(c) {
@@ -198,6 +216,20 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
       }
     },
 
+    startPolicyCheck(c, policyName) {
+      const policy = policies.routes[policyName];
+      const limiter = limiters.get(policyName);
+      if (!policy || !limiter)
+        throw new Error(`createRateLimits: unknown policy ${JSON.stringify(policyName)}`);
+      let forRequest = startedPolicies.get(c);
+      if (!forRequest) {
+        forRequest = new Map();
+        startedPolicies.set(c, forRequest);
+      }
+      if (!forRequest.has(policyName))
+        forRequest.set(policyName, runCheck(limiter, subjectOf(c, policyName, policy)));
+    },
+
     middleware(policyName) {
       const policy = policies.routes[policyName];
       const limiter = limiters.get(policyName);
@@ -208,21 +240,11 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
 
       return async function rateLimit(c, next) {
         const log = c.get("log");
-        const ipSubject = ipSubjectOf(c);
-        let subject = ipSubject;
-        if (policy.key === "user") {
-          const userId = c.get("userId");
-          if (userId) subject = `user:${userId}`;
-          else
-            log.warn(`user-keyed rate limit ${policyName} reached without a user id`, {
-              event: "rate_limit_no_user",
-            });
-        }
-        // Both checks go out together (auto-pipelining makes them one HTTP round trip), unless the
-        // auth middleware already started the global one before authenticating.
+        // Both checks go out together (auto-pipelining makes them one HTTP round trip), or were
+        // already started by the auth middleware beside the session lookup.
         const checks = await Promise.all([
-          runCheck(limiter, subject),
-          started.get(c) ?? runCheck(globalLimiter, ipSubject),
+          startedPolicies.get(c)?.get(policyName) ?? runCheck(limiter, subjectOf(c, policyName, policy)),
+          started.get(c) ?? runCheck(globalLimiter, ipSubjectOf(c)),
         ]);
         const nowMs = Date.now();
 

@@ -9,15 +9,25 @@ import type { AddressInfo } from "node:net";
 export interface CountingProxy {
   /** Base URL to give the client instead of the bridge's. */
   url: string;
-  /** Every request seen: its path (`/pipeline`, `/`) and the command names it carried. */
-  requests: { path: string; commands: string[] }[];
+  /**
+   * Every request seen: its path (`/pipeline`, `/`), the command names it carried, and when it
+   * arrived and was answered (epoch ms), so tests can tell concurrent round trips from sequential ones.
+   */
+  requests: { path: string; commands: string[]; arrivedAtMs: number; answeredAtMs?: number }[];
   /** Forgets the recorded requests. */
   reset(): void;
   close(): Promise<void>;
 }
 
-/** Starts a counting proxy forwarding to `target` (the bridge's URL). */
-export async function startCountingProxy(target: string): Promise<CountingProxy> {
+/**
+ * Starts a counting proxy forwarding to `target` (the bridge's URL). With `delayMs`, every answer is
+ * held that long, so a request that had to wait for another's answer arrives at least `delayMs`
+ * after it: round trips that are sequential become visible in `arrivedAtMs`.
+ */
+export async function startCountingProxy(
+  target: string,
+  options: { delayMs?: number } = {},
+): Promise<CountingProxy> {
   const requests: CountingProxy["requests"] = [];
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -25,7 +35,12 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     const body = Buffer.concat(chunks).toString("utf8");
     const parsed = JSON.parse(body) as unknown[];
     const commands = (Array.isArray(parsed[0]) ? (parsed as unknown[][]) : [parsed]).map((c) => String(c[0]));
-    requests.push({ path: req.url ?? "", commands });
+    const entry: CountingProxy["requests"][number] = {
+      path: req.url ?? "",
+      commands,
+      arrivedAtMs: Date.now(),
+    };
+    requests.push(entry);
     const headers: Record<string, string> = {};
     for (const name of ["authorization", "content-type", "upstash-encoding", "upstash-sync-token"]) {
       const value = req.headers[name];
@@ -37,7 +52,10 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       "content-type": upstream.headers.get("content-type") ?? "application/json",
       ...(sync === null ? {} : { "upstash-sync-token": sync }),
     });
-    res.end(Buffer.from(await upstream.arrayBuffer()));
+    const answer = Buffer.from(await upstream.arrayBuffer());
+    if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+    entry.answeredAtMs = Date.now();
+    res.end(answer);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

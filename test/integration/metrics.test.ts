@@ -82,7 +82,7 @@ describe("metrics counters in Redis", () => {
         prefix: freshPrefix(),
       });
       await metrics.add({ a_total: 1, b_total: 2, c_total: -1 }, T0);
-      expect(proxy.requests).toEqual([
+      expect(proxy.requests.map(({ path, commands }) => ({ path, commands }))).toEqual([
         { path: "/pipeline", commands: ["hincrby", "hincrby", "hincrby", "expire"] },
       ]);
       proxy.reset();
