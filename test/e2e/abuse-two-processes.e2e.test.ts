@@ -16,7 +16,14 @@ let b: ServerProcess;
 beforeAll(async () => {
   redis = await startRedisServer();
   // A generous Redis timeout: fail-closed login must not 503 merely because the machine is busy.
-  const shared = { ...testEnv(), REDIS_URL: redis.url, REDIS_TIMEOUT_MS: "5000" };
+  // verify keeps its limit of 10 but over ~11.6 days, so the count cannot straddle a window
+  // boundary (the sliding window would weigh the previous window and skip a step).
+  const shared = {
+    ...testEnv(),
+    REDIS_URL: redis.url,
+    REDIS_TIMEOUT_MS: "5000",
+    RATE_LIMITS: "verify=10/1000000",
+  };
   [a, b] = await Promise.all([startServerProcess(shared), startServerProcess(shared)]);
 });
 afterAll(async () => {

@@ -33,7 +33,16 @@ beforeAll(async () => {
     REDIS_URL: redis.url,
     TRUSTED_PROXY_COUNT: "1",
     CORS_ORIGINS: ORIGIN,
-    RATE_LIMITS: `profile=${PROFILE_LIMIT}/60,global=${GLOBAL_LIMIT}/3600`,
+    // The default limits (login 5, verify 10, …) over ~11.6-day windows, so no burst can straddle a
+    // window boundary, where the sliding window's weighting of the previous window would skip a
+    // step and flake; the real one-minute windows are checked in test/integration/rate-limit.test.ts.
+    RATE_LIMITS: [
+      `profile=${PROFILE_LIMIT}/1000000`,
+      `global=${GLOBAL_LIMIT}/1000000`,
+      "login=5/1000000",
+      "create=5/1000000",
+      "verify=10/1000000",
+    ].join(","),
     BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
     // Generous for a loaded CI machine: the outage test does not wait for it (the bridge answers
     // at once when its Redis is gone), and fail-closed routes must not 503 merely from CPU load.
