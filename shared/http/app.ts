@@ -243,7 +243,11 @@ export function toProblem(err: unknown, c: Context<AppEnv>): Response {
       err.status === 400
         ? problems.malformedBody(err)
         : err.status === 415
-          ? new AuthError("unsupported_media_type", 415, "This route does not accept that request body type")
+          ? new AuthError(
+              "unsupported_media_type",
+              415,
+              "Unsupported Content-Type: send the body as application/json (routes that take forms, such as login and token, also accept application/x-www-form-urlencoded)",
+            )
           : new AuthError("bad_request", err.status, "Bad request");
     c.set("errorCode", mapped.code);
     return problemResponse(mapped, id);
