@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
 import { changePassword } from "../shared/accounts/change-password";
-import { defineAccountFunction } from "../shared/http/account-function";
+import { defineAccountFunction, tokenBody } from "../shared/http/account-function";
 import { problemResponses } from "../shared/http/account-schemas";
 import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
 import { ChangePasswordBody, ChangePasswordResponse } from "../shared/http/recovery-schemas";
@@ -39,16 +39,7 @@ export const app = defineAccountFunction("change-password", (app, kit, kind) => 
       body.new_password,
     );
     c.header("Cache-Control", "no-store");
-    return c.json(
-      {
-        message: "Password changed successfully",
-        access_token: session.accessToken,
-        token_type: "bearer" as const,
-        expires_in: session.expiresInSeconds,
-        refresh_token: session.refreshToken,
-      },
-      200,
-    );
+    return c.json({ message: "Password changed successfully", ...tokenBody(session) }, 200);
   });
 });
 

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
 import { login } from "../shared/accounts/login";
-import { defineAccountFunction } from "../shared/http/account-function";
+import { defineAccountFunction, tokenBody } from "../shared/http/account-function";
 import { LoginForm, problemResponses, TokenResponse } from "../shared/http/account-schemas";
 import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
 
@@ -31,15 +31,7 @@ export const app = defineAccountFunction("login", (app, kit, kind) => {
     const result = await login(await kit.deps(), kind, form.username, form.password);
     c.set("auditActor", result.userId); // a failure is audited under the email's blind index instead
     c.header("Cache-Control", "no-store");
-    return c.json(
-      {
-        access_token: result.accessToken,
-        token_type: "bearer" as const,
-        expires_in: result.expiresInSeconds,
-        refresh_token: result.refreshToken,
-      },
-      200,
-    );
+    return c.json(tokenBody(result), 200);
   });
 });
 

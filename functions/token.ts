@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
 import { refreshSession } from "../shared/accounts/refresh";
 import { AuthError } from "../shared/errors";
-import { defineAccountFunction } from "../shared/http/account-function";
+import { defineAccountFunction, tokenBody } from "../shared/http/account-function";
 import { problemResponses } from "../shared/http/account-schemas";
 import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
 import { RefreshTokenForm, SessionTokenResponse } from "../shared/http/recovery-schemas";
@@ -42,15 +42,7 @@ export const app = defineAccountFunction("token", (app, kit, kind) => {
     }
     const session = await refreshSession(await kit.deps(), kind, form.refresh_token);
     c.set("auditActor", session.userId);
-    return c.json(
-      {
-        access_token: session.accessToken,
-        token_type: "bearer" as const,
-        expires_in: session.expiresInSeconds,
-        refresh_token: session.refreshToken,
-      },
-      200,
-    );
+    return c.json(tokenBody(session), 200);
   });
 });
 

@@ -165,6 +165,16 @@ export function defineAccountFunction(
   });
 }
 
+/** Shapes an issued session as an OAuth2 token response (RFC 6749 §5.1): login, refresh, change password. */
+export function tokenBody(session: { accessToken: string; expiresInSeconds: number; refreshToken: string }) {
+  return {
+    access_token: session.accessToken,
+    token_type: "bearer" as const,
+    expires_in: session.expiresInSeconds,
+    refresh_token: session.refreshToken,
+  };
+}
+
 /** Shapes a profile as the seed's API returned it (snake_case, ISO time), never with the password hash. */
 export function profileBody(profile: UserProfile) {
   return {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedisServerHandle, startRedisServer } from "../../infra/local/redis-server";
-import { startTestServer, type TestServer } from "../helpers/local-server";
+import { apiClient, startTestServer, type TestServer } from "../helpers/local-server";
 
 /**
  * Abuse protection end to end, over real HTTP against the local runtime (DESIGN.md §9): per-address
@@ -71,33 +71,14 @@ interface Call {
   headers?: Record<string, string>;
 }
 
-/** One request; a 15 s abort guards against a hang (a hang fails the test instead of stalling it). */
+/** One request (the shared test client), from `from` behind the trusted proxy when given. */
 async function call(method: string, path: string, o: Call = {}) {
-  const headers: Record<string, string> = { ...(o.headers ?? {}) };
-  let body = o.body;
-  if (o.from) headers["x-forwarded-for"] = o.from;
-  if (o.token) headers.authorization = `Bearer ${o.token}`;
-  if (o.form) {
-    headers["content-type"] = "application/x-www-form-urlencoded";
-    body = new URLSearchParams(o.form).toString();
-  } else if (o.json !== undefined) {
-    headers["content-type"] = "application/json";
-    body = JSON.stringify(o.json);
-  }
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers,
-    body,
-    signal: AbortSignal.timeout(15_000),
+  const { from, body, headers, ...rest } = o;
+  return apiClient(server.url).request(method, path, {
+    ...rest,
+    ...(body === undefined ? {} : { raw: body }),
+    headers: { ...(headers ?? {}), ...(from ? { "x-forwarded-for": from } : {}) },
   });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // not JSON (HTML page, empty preflight answer)
-  }
-  return { status: res.status, headers: res.headers, text, json };
 }
 type Answer = Awaited<ReturnType<typeof call>>;
 

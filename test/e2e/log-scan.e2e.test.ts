@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildManifest } from "../../infra/functions";
 import { GENEROUS_RATE_LIMITS, testEnv } from "../helpers/env";
+import { type ApiRequestInit, apiClient } from "../helpers/local-server";
 import { type ServerProcess, startServerProcess } from "../helpers/server-process";
 
 /**
@@ -46,46 +47,9 @@ function remember(...values: (string | undefined)[]) {
   }
 }
 
-interface Reply {
-  status: number;
-  json: Record<string, unknown>;
-  text: string;
-}
-
-async function call(
-  method: string,
-  path: string,
-  init: {
-    json?: unknown;
-    form?: Record<string, string>;
-    token?: string;
-    headers?: Record<string, string>;
-  } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = { ...(init.headers ?? {}) };
-  let body: string | undefined;
-  if (init.json !== undefined) {
-    headers["content-type"] = "application/json";
-    body = JSON.stringify(init.json);
-  } else if (init.form) {
-    headers["content-type"] = "application/x-www-form-urlencoded";
-    body = new URLSearchParams(init.form).toString();
-  }
-  if (init.token) headers.authorization = `Bearer ${init.token}`;
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers,
-    body,
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // an HTML page or Prometheus text
-  }
-  return { status: res.status, json, text };
+/** One request to the server process (the shared test client; every value sent is in the test's control). */
+function call(method: string, path: string, init: ApiRequestInit = {}) {
+  return apiClient(server.url).request(method, path, init);
 }
 
 interface Outbox {

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
-import { startTestServer, type TestServer } from "../helpers/local-server";
+import { type ApiRequestInit, apiClient, startTestServer, type TestServer } from "../helpers/local-server";
 import { createOpenApiValidator, type OpenApiDoc, type RecordedResponse } from "../helpers/openapi-validator";
 
 /**
@@ -31,41 +31,18 @@ afterEach(() => {
   expect(problems).toEqual([]);
 });
 
-/** Sends a request and records the exchange for the conformance check (run after each test). */
-async function call(
-  method: string,
-  pathAndQuery: string,
-  init: {
-    json?: unknown;
-    form?: Record<string, string>;
-    raw?: string;
-    token?: string;
-    headers?: Record<string, string>;
-  } = {},
-) {
-  const headers: Record<string, string> = { ...(init.headers ?? {}) };
-  let body: string | undefined;
-  if (init.json !== undefined) {
-    headers["content-type"] = "application/json";
-    body = JSON.stringify(init.json);
-  } else if (init.form) {
-    headers["content-type"] = "application/x-www-form-urlencoded";
-    body = new URLSearchParams(init.form).toString();
-  } else if (init.raw !== undefined) {
-    body = init.raw;
-  }
-  if (init.token) headers.authorization = `Bearer ${init.token}`;
-  const res = await fetch(`${server.url}${pathAndQuery}`, { method, headers, body });
-  const text = await res.text();
+/** Sends a request (the shared test client) and records the exchange for the conformance check (run after each test). */
+async function call(method: string, pathAndQuery: string, init: ApiRequestInit = {}) {
+  const res = await apiClient(server.url).request(method, pathAndQuery, init);
   const path = new URL(pathAndQuery, server.url).pathname;
-  recorded.push({ method, path, status: res.status, contentType: res.headers.get("content-type"), text });
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // not JSON (an HTML page): the conformance check still validates it as text
-  }
-  return { status: res.status, headers: res.headers, text, json };
+  recorded.push({
+    method,
+    path,
+    status: res.status,
+    contentType: res.headers.get("content-type"),
+    text: res.text,
+  });
+  return res;
 }
 
 const PASSWORD = "Tr0ub4dor&3-horse-Battery";

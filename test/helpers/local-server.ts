@@ -77,20 +77,27 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   };
 }
 
-/** A small HTTP client for the API under test. */
+/** Options of one {@link apiClient} request. */
+export interface ApiRequestInit {
+  /** A JSON body (sets `Content-Type: application/json`). */
+  json?: unknown;
+  /** A form body (sets `Content-Type: application/x-www-form-urlencoded`). */
+  form?: Record<string, string>;
+  /** A body sent as it is (set its Content-Type in `headers`). */
+  raw?: string;
+  /** An access token for `Authorization: Bearer`. */
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * A small HTTP client for the API under test. Every request is aborted after 15 s, so a hang fails
+ * the test instead of stalling it. `json` is the parsed body, `{}` when the body is not JSON.
+ */
 export function apiClient(baseUrl: string) {
-  const request = async (
-    method: string,
-    path: string,
-    init: {
-      json?: unknown;
-      form?: Record<string, string>;
-      token?: string;
-      headers?: Record<string, string>;
-    } = {},
-  ) => {
+  const request = async (method: string, path: string, init: ApiRequestInit = {}) => {
     const headers: Record<string, string> = { ...(init.headers ?? {}) };
-    let body: string | undefined;
+    let body = init.raw;
     if (init.json !== undefined) {
       headers["content-type"] = "application/json";
       body = JSON.stringify(init.json);
@@ -99,15 +106,20 @@ export function apiClient(baseUrl: string) {
       body = new URLSearchParams(init.form).toString();
     }
     if (init.token) headers.authorization = `Bearer ${init.token}`;
-    const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers,
+      body,
+      signal: AbortSignal.timeout(15_000),
+    });
     const text = await res.text();
-    let json: unknown;
+    let json: Record<string, unknown> = {};
     try {
-      json = JSON.parse(text);
+      json = JSON.parse(text) as Record<string, unknown>;
     } catch {
-      json = undefined;
+      // not JSON: an HTML page, Prometheus text or an empty answer
     }
-    return { status: res.status, headers: res.headers, text, json: json as Record<string, unknown> };
+    return { status: res.status, headers: res.headers, text, json };
   };
   return { request };
 }
