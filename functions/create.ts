@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
 import { parsePhone } from "../shared/accounts/phone";
 import { register } from "../shared/accounts/register";
-import { AuthError } from "../shared/errors";
+import { invalidField } from "../shared/errors";
 import { defineAccountFunction } from "../shared/http/account-function";
 import { problemResponses, RegisterBody, RegisterResponse } from "../shared/http/account-schemas";
 
@@ -27,11 +27,7 @@ export const app = defineAccountFunction("create", (app, kit, kind) => {
     const body = c.req.valid("json");
     const phone = parsePhone(body.phone);
     if (!phone.ok) {
-      throw new AuthError("validation_failed", 422, "The request is invalid", {
-        extensions: {
-          errors: [{ field: "phone", message: "is not a possible phone number", code: "invalid_phone" }],
-        },
-      });
+      throw invalidField("phone", "is not a possible phone number", "invalid_phone");
     }
     const { id } = await register(await kit.deps(), kind, {
       firstName: body.first_name,

@@ -2,16 +2,13 @@ import { createRoute, type z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
 import { parsePhone } from "../shared/accounts/phone";
 import { sendPhoneOtp } from "../shared/accounts/send-phone-otp";
-import { AuthError } from "../shared/errors";
+import { invalidField } from "../shared/errors";
 import { defineAccountFunction } from "../shared/http/account-function";
 import { MessageResponse, problemResponses } from "../shared/http/account-schemas";
 import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
 import { OtpPhoneBody } from "../shared/http/recovery-schemas";
 
-const invalidPhone = (message: string) =>
-  new AuthError("validation_failed", 422, "The request is invalid", {
-    extensions: { errors: [{ field: "phone", message, code: "invalid_phone" }] },
-  });
+const invalidPhone = (message: string) => invalidField("phone", message, "invalid_phone");
 
 /**
  * `POST /{kind}/otp_phone`: sends a 6-digit code by SMS to `phone` (E.164, JSON or form) or, with

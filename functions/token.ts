@@ -38,7 +38,7 @@ export const app = defineAccountFunction("token", (app, kit, kind) => {
     const form =
       jsonOrForm(c.req.header("content-type")) === "json" ? c.req.valid("json") : c.req.valid("form");
     if (form.grant_type !== "refresh_token") {
-      throw new AuthError("unsupported_grant_type", 400, "Only grant_type=refresh_token is supported here");
+      throw new AuthError("unsupported_grant_type");
     }
     const session = await refreshSession(await kit.deps(), kind, form.refresh_token);
     c.set("auditActor", session.userId);

@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
 import { parsePhone } from "../shared/accounts/phone";
 import { updateProfile } from "../shared/accounts/update-profile";
-import { AuthError } from "../shared/errors";
+import { invalidField } from "../shared/errors";
 import { defineAccountFunction, profileBody } from "../shared/http/account-function";
 import { ProfileResponse, problemResponses, UpdateBody } from "../shared/http/account-schemas";
 
@@ -31,11 +31,7 @@ export const app = defineAccountFunction("update", (app, kit, kind) => {
     if (body.phone !== undefined) {
       const parsed = parsePhone(body.phone);
       if (!parsed.ok) {
-        throw new AuthError("validation_failed", 422, "The request is invalid", {
-          extensions: {
-            errors: [{ field: "phone", message: "is not a possible phone number", code: "invalid_phone" }],
-          },
-        });
+        throw invalidField("phone", "is not a possible phone number", "invalid_phone");
       }
       phone = { e164: parsed.e164, country: parsed.country };
     }

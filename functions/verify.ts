@@ -45,11 +45,9 @@ export const app = defineAccountFunction("verify", (app, kit, kind) => {
     const parsed = VerifyQuery.safeParse(c.req.valid("query"));
     try {
       if (!parsed.success)
-        throw new AuthError(
-          "invalid_or_expired_token",
-          400,
-          "This verification link is invalid or has expired",
-        );
+        throw new AuthError("invalid_or_expired_token", {
+          detail: "This verification link is invalid or has expired",
+        });
       const { userId } = await verifyEmail(await kit.deps(), kind, parsed.data.token);
       c.set("auditActor", userId);
     } catch (err) {

@@ -191,7 +191,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         ...(methods.includes("GET") ? ["HEAD"] : []),
         ...(corsEnabled ? ["OPTIONS"] : []),
       ];
-      const err = new AuthError("method_not_allowed", 405, `Use ${allow.join(", ")} on this path`, {
+      const err = new AuthError("method_not_allowed", {
+        detail: `Use ${allow.join(", ")} on this path`,
         headers: { Allow: allow.join(", ") },
       });
       return problemResponse(err, undefined);

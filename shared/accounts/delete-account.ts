@@ -4,8 +4,7 @@ import { invalidateProfile, missingToken, type Principal, revokeAllSessions } fr
 import { openUser } from "./user-codec";
 
 /** 403 for a wrong current password on a sensitive action (re-authentication failed). */
-export const wrongPassword = () =>
-  new AuthError("incorrect_password", 403, "The current password is incorrect");
+export const wrongPassword = () => new AuthError("incorrect_password");
 
 /**
  * Deletes the caller's own account after re-checking the current password (OWASP: re-authenticate

@@ -10,10 +10,7 @@ import { type SessionTokens, startSession } from "./refresh-tokens";
 export type LoginResult = SessionTokens;
 
 /** The one answer for "no such account" and "wrong password" (same status, code and body). */
-export const invalidCredentials = () =>
-  new AuthError("invalid_credentials", 401, "Incorrect username or password", {
-    headers: { "WWW-Authenticate": 'Bearer realm="api"' },
-  });
+export const invalidCredentials = () => new AuthError("invalid_credentials");
 
 /**
  * Checks an email and password for `kind` (OWASP Authentication Cheat Sheet):
@@ -42,9 +39,7 @@ export async function login(
   const throttleKey = emailIndex ?? `invalid:${email.length}`;
   const gate = await deps.loginThrottle.check(kind, throttleKey);
   if (!gate.allowed) {
-    throw new AuthError("too_many_attempts", 429, "Too many failed attempts; try again later", {
-      headers: { "Retry-After": String(gate.retryAfterSeconds) },
-    });
+    throw new AuthError("too_many_attempts", { retryAfterSeconds: gate.retryAfterSeconds });
   }
   let user: UserRecord | null = null;
   if (emailIndex !== null && (await deps.emailBloom(kind).mightContain(emailIndex))) {
@@ -59,7 +54,7 @@ export async function login(
   }
   await deps.loginThrottle.reset(kind, throttleKey);
   if (!user.emailVerified) {
-    throw new AuthError("email_not_verified", 403, "Verify your email address before logging in");
+    throw new AuthError("email_not_verified");
   }
   if (deps.hasher.needsRehash(user.passwordHash)) {
     const passwordHash = await deps.hasher.hash(password);

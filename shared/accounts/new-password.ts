@@ -28,7 +28,7 @@ export async function assertAcceptablePassword(
     profile.email.split("@")[0] ?? "",
   ]);
   if (!policy.ok) {
-    throw new AuthError("weak_password", 422, "The password is too weak", {
+    throw new AuthError("weak_password", {
       extensions: { errors: policy.reasons.map((message) => ({ field, message, code: "weak_password" })) },
     });
   }

@@ -38,10 +38,7 @@ export interface SessionTokens {
  * 401 `invalid_grant` (RFC 6749 §5.2 error code; 401 with `WWW-Authenticate` as this API answers
  * every bad credential): one answer for unknown, expired, reused and revoked refresh tokens.
  */
-export const invalidGrant = () =>
-  new AuthError("invalid_grant", 401, "The refresh token is invalid, expired or revoked", {
-    headers: { "WWW-Authenticate": 'Bearer realm="api", error="invalid_token"' },
-  });
+export const invalidGrant = () => new AuthError("invalid_grant");
 
 /** Parses a stored refresh record; `null` for anything malformed. */
 export function parseRefreshRecord(raw: string | null): RefreshRecord | null {

@@ -51,7 +51,7 @@ export async function register(
     input.email.split("@")[0] ?? "",
   ]);
   if (!policy.ok) {
-    throw new AuthError("weak_password", 422, "The password is too weak", {
+    throw new AuthError("weak_password", {
       extensions: {
         errors: policy.reasons.map((message) => ({ field: "password", message, code: "weak_password" })),
       },

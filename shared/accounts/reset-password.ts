@@ -8,7 +8,7 @@ import { openUser } from "./user-codec";
 
 /** 400 for a reset link that is unknown, used, expired or outdated (one answer for all). */
 export const invalidResetLink = () =>
-  new AuthError("invalid_or_expired_token", 400, "This password reset link is invalid or has expired");
+  new AuthError("invalid_or_expired_token", { detail: "This password reset link is invalid or has expired" });
 
 function parseRecord(raw: string | null): ResetTokenRecord | null {
   if (raw === null) return null;

@@ -61,18 +61,14 @@ export async function sendPhoneOtp(
     ttlSeconds: cooldown,
   });
   if (!free) {
-    throw new AuthError("otp_cooldown", 429, "A code was sent recently; wait before asking for another", {
-      headers: { "Retry-After": String(cooldown) },
-    });
+    throw new AuthError("otp_cooldown", { retryAfterSeconds: cooldown });
   }
   const sentToday = await deps.kv.incr(
     redisKeys.otpDaily(kind, phoneTag(deps.otpKey, kind, to)),
     DAY_SECONDS,
   );
   if (sentToday > dailyLimit) {
-    throw new AuthError("otp_daily_limit", 429, "Too many codes were sent to this number today", {
-      headers: { "Retry-After": String(DAY_SECONDS) },
-    });
+    throw new AuthError("otp_daily_limit", { retryAfterSeconds: DAY_SECONDS });
   }
   const code = randomOtp(6);
   const record: OtpRecord = {

@@ -22,17 +22,12 @@ export interface Principal {
 /** Shape of a family id as `refresh-tokens.ts` creates it; anything else in `sid` is ignored. */
 const SID_PATTERN = /^rtf_[A-Za-z0-9_-]{22,86}$/;
 
-const bearer = { "WWW-Authenticate": 'Bearer realm="api"' };
-
 /** 401 for a missing or malformed `Authorization` header. */
 export const missingToken = () =>
-  new AuthError("unauthorized", 401, "A bearer access token is required", { headers: bearer });
+  new AuthError("unauthorized", { detail: "A bearer access token is required" });
 
 /** 401 for a token that verified but has been revoked (logout, password change, deletion). */
-export const revokedToken = () =>
-  new AuthError("token_revoked", 401, "The access token has been revoked", {
-    headers: { "WWW-Authenticate": 'Bearer error="invalid_token", error_description="revoked"' },
-  });
+export const revokedToken = () => new AuthError("token_revoked");
 
 const profileAad = (kind: string, userId: string) => `${kind}|${userId}|profile_cache`;
 
@@ -78,9 +73,10 @@ export async function authenticate(
       ...(sid ? [redisKeys.refreshFamily(kind, sid)] : []),
     ]);
   } catch (cause) {
-    throw new AuthError("service_unavailable", 503, "Session state is unavailable; try again shortly", {
+    throw new AuthError("service_unavailable", {
+      detail: "Session state is unavailable; try again shortly",
       cause,
-      headers: { "Retry-After": "5" },
+      retryAfterSeconds: 5,
     });
   }
   const [revoked, revokedBefore, cached, familyRevoked] = values;

@@ -8,7 +8,7 @@ import { openUser } from "./user-codec";
 
 /** 400 for a verification link that is unknown, used or expired (one answer for all three). */
 export const invalidVerificationLink = () =>
-  new AuthError("invalid_or_expired_token", 400, "This verification link is invalid or has expired");
+  new AuthError("invalid_or_expired_token", { detail: "This verification link is invalid or has expired" });
 
 /**
  * Consumes an email-verification token (DESIGN.md §5): looked up by its SHA-256 under the

@@ -10,8 +10,7 @@ import { updateWithRetry } from "./update-with-retry";
 import { openUser, sealChanges } from "./user-codec";
 
 /** 400 for a wrong, expired, used-up or absent code (one answer for all: no oracle). */
-export const invalidOtp = () =>
-  new AuthError("invalid_otp", 400, "The code is invalid or has expired; request a new one");
+export const invalidOtp = () => new AuthError("invalid_otp");
 
 function parseRecord(raw: string | null): OtpRecord | null {
   if (raw === null) return null;

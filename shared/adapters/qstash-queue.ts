@@ -47,7 +47,7 @@ export function createQstashQueue(options: QstashQueueOptions): Queue {
         });
         return { messageId: response.messageId };
       } catch (cause) {
-        throw new AuthError("queue_unavailable", 503, "The message queue is unavailable", { cause });
+        throw new AuthError("queue_unavailable", { cause });
       }
     },
   };

@@ -26,7 +26,7 @@ const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const byteLength = (s: string) => utf8Encode(s).length;
 
 function invalidEmail(): AuthError {
-  return new AuthError("invalid_email", 422, "The email address is not valid");
+  return new AuthError("invalid_email");
 }
 
 function asciiDomain(domain: string): string {

@@ -202,14 +202,10 @@ export async function loadPasswordHasher(opts: LoadPasswordHasherOptions): Promi
     // UTF-8 never has fewer bytes than UTF-16 code units, so long strings are refused unencoded.
     const bytes = password.length > maxPasswordBytes ? undefined : utf8Encode(password);
     if (bytes === undefined || bytes.length > maxPasswordBytes) {
-      throw new AuthError(
-        "password_too_long",
-        422,
-        `The password must be at most ${maxPasswordBytes} bytes`,
-        {
-          extensions: { max_bytes: maxPasswordBytes },
-        },
-      );
+      throw new AuthError("password_too_long", {
+        detail: `The password must be at most ${maxPasswordBytes} bytes`,
+        extensions: { max_bytes: maxPasswordBytes },
+      });
     }
     return bytes;
   };
@@ -228,7 +224,7 @@ export async function loadPasswordHasher(opts: LoadPasswordHasherOptions): Promi
     backend: backend.name,
     hash: async (password) => {
       const bytes = passwordBytes(password);
-      if (bytes.length === 0) throw new AuthError("invalid_password", 422, "The password must not be empty");
+      if (bytes.length === 0) throw new AuthError("invalid_password");
       return backend.hashEncoded(bytes, randomBytes(saltLengthBytes), settings);
     },
     verify: async (phc, password) => {

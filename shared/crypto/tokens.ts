@@ -104,10 +104,7 @@ interface SigningSetup {
 
 /** The AuthError every verification failure becomes. */
 function invalidToken(cause?: unknown): AuthError {
-  return new AuthError("invalid_token", 401, "The access token is invalid or expired", {
-    cause,
-    headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
-  });
+  return new AuthError("invalid_token", { cause });
 }
 
 async function hmacSetup(secret: string | undefined): Promise<SigningSetup> {

@@ -88,7 +88,7 @@ export function validationErrors(error: ZodError): { field: string; message: str
 
 /** The 422 error for a failed schema validation. */
 export function validationFailed(error: ZodError): AuthError {
-  return new AuthError("validation_failed", 422, "The request is invalid", {
+  return new AuthError("validation_failed", {
     extensions: { errors: validationErrors(error) },
   });
 }
@@ -243,12 +243,11 @@ export function toProblem(err: unknown, c: Context<AppEnv>): Response {
       err.status === 400
         ? problems.malformedBody(err)
         : err.status === 415
-          ? new AuthError(
-              "unsupported_media_type",
-              415,
-              "Unsupported Content-Type: send the body as application/json (routes that take forms, such as login and token, also accept application/x-www-form-urlencoded)",
-            )
-          : new AuthError("bad_request", err.status, "Bad request");
+          ? new AuthError("unsupported_media_type", {
+              detail:
+                "Unsupported Content-Type: send the body as application/json (routes that take forms, such as login and token, also accept application/x-www-form-urlencoded)",
+            })
+          : new AuthError("bad_request");
     c.set("errorCode", mapped.code);
     return problemResponse(mapped, id);
   }

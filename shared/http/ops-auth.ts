@@ -6,12 +6,9 @@ import { timingSafeEqual } from "../crypto/random";
 import { AuthError } from "../errors";
 import type { AppEnv } from "./app";
 
-/** `WWW-Authenticate` of an operator endpoint's 401 (RFC 6750 §3). */
-const CHALLENGE = { "WWW-Authenticate": 'Bearer realm="operations"' };
-
 /** The one 401 of the operator endpoints: missing, malformed, wrong, or a user's token — same answer. */
 export const opsUnauthorized = () =>
-  new AuthError("unauthorized", 401, "An operator bearer token is required", { headers: CHALLENGE });
+  new AuthError("unauthorized", { detail: "An operator bearer token is required", realm: "operations" });
 
 /**
  * Middleware guarding the operator endpoints (`/health/detailed`, `/metrics`): the request must

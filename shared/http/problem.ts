@@ -1,4 +1,4 @@
-import { AuthError } from "../errors";
+import { AuthError, type ErrorCode } from "../errors";
 
 /** Media type of RFC 9457 problem details. */
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
@@ -35,7 +35,7 @@ const TITLES: Record<number, string> = {
 /** Builds the problem body for an error code (the `type` is a URN naming the code). */
 export function problemBody(
   status: number,
-  code: string,
+  code: ErrorCode,
   detail: string,
   requestId: string | undefined,
   extensions: Record<string, unknown> = {},
@@ -62,18 +62,17 @@ export function problemResponse(err: AuthError, requestId: string | undefined): 
 
 /** Shorthand errors used across functions, one per stable code. */
 export const problems = {
-  notFound: () => new AuthError("not_found", 404, "No such route"),
+  notFound: () => new AuthError("not_found"),
   payloadTooLarge: (limitBytes: number) =>
-    new AuthError("payload_too_large", 413, `Request body exceeds ${limitBytes} bytes`),
-  malformedBody: (cause?: unknown) =>
-    new AuthError("malformed_body", 400, "The request body could not be parsed", { cause }),
+    new AuthError("payload_too_large", { detail: `Request body exceeds ${limitBytes} bytes` }),
+  malformedBody: (cause?: unknown) => new AuthError("malformed_body", { cause }),
   unsupportedMediaType: (expected: string) =>
-    new AuthError("unsupported_media_type", 415, `Expected a ${expected} request body`),
-  unauthorized: (detail = "A valid bearer access token is required") =>
-    new AuthError("unauthorized", 401, detail, { headers: { "WWW-Authenticate": 'Bearer realm="api"' } }),
+    new AuthError("unsupported_media_type", { detail: `Expected a ${expected} request body` }),
+  unauthorized: (detail?: string) => new AuthError("unauthorized", detail === undefined ? {} : { detail }),
   dependencyUnavailable: (service: string, cause?: unknown) =>
-    new AuthError("service_unavailable", 503, `A required service is unavailable (${service})`, {
+    new AuthError("service_unavailable", {
+      detail: `A required service is unavailable (${service})`,
       cause,
-      headers: { "Retry-After": "5" },
+      retryAfterSeconds: 5,
     }),
 };

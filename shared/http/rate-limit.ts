@@ -113,8 +113,10 @@ function rateLimitHeaders(
 function refusal(refused: Extract<Check, { ok: true }>[], nowMs: number): AuthError {
   const latest = refused.reduce((a, b) => (b.resetMs > a.resetMs ? b : a));
   const retryAfterSeconds = Math.max(1, secondsUntil(latest.resetMs, nowMs));
-  return new AuthError("rate_limited", 429, `Too many requests; retry in ${retryAfterSeconds} seconds`, {
-    headers: { "Retry-After": String(retryAfterSeconds), ...rateLimitHeaders(latest, nowMs, 0) },
+  return new AuthError("rate_limited", {
+    detail: `Too many requests; retry in ${retryAfterSeconds} seconds`,
+    retryAfterSeconds,
+    headers: rateLimitHeaders(latest, nowMs, 0),
   });
 }
 

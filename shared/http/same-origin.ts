@@ -5,8 +5,7 @@ import { AuthError } from "../errors";
 const SIMPLE_BODY = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data|text\/plain)\b/i;
 
 /** 403 for a form post that came from another site. */
-export const crossSiteRequest = () =>
-  new AuthError("cross_site_request", 403, "Cross-site form submissions are not accepted");
+export const crossSiteRequest = () => new AuthError("cross_site_request");
 
 /**
  * Refuses cross-site form posts (CSRF) to a route that server-rendered pages post to, in the

@@ -5,6 +5,7 @@
  */
 import type { SignatureVerifier } from "../adapters/qstash-receiver";
 import type { KeyRing } from "../crypto/envelope";
+import { ERRORS, type ErrorCode } from "../errors";
 import { PROBLEM_CONTENT_TYPE, problemBody } from "../http/problem";
 import type { AuditRecorder } from "../observability/audit";
 import { errorFields, type Logger } from "../observability/logger";
@@ -77,10 +78,10 @@ export interface DeliveryResult {
 
 const MESSAGE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
-const problem = (status: number, code: string, detail: string): DeliveryResult => ({
-  status,
-  body: problemBody(status, code, detail, undefined),
-});
+const problem = (code: ErrorCode, detail: string): DeliveryResult => {
+  const { status } = ERRORS[code];
+  return { status, body: problemBody(status, code, detail, undefined) };
+};
 
 /**
  * Consumes one QStash delivery, in this order:
@@ -129,7 +130,7 @@ export async function consumeDelivery<M extends Notification>(
       code: `${reason}_signature`,
       requestId: req.requestId ?? null,
     });
-    return problem(401, "invalid_signature", "A valid Upstash-Signature is required");
+    return problem("invalid_signature", "A valid Upstash-Signature is required");
   }
 
   const opened = await openNotification(deps.ring, req.rawBody);
@@ -166,7 +167,7 @@ export async function consumeDelivery<M extends Notification>(
         event: "delivery_deferred",
         code: "delivery_in_progress",
       });
-      return problem(503, "delivery_in_progress", "This notification is being sent by another attempt");
+      return problem("delivery_in_progress", "This notification is being sent by another attempt");
     }
   } catch (err) {
     log.error("delivery deferred: redis unavailable", {
@@ -174,7 +175,7 @@ export async function consumeDelivery<M extends Notification>(
       service: "redis",
       ...errorFields(err),
     });
-    return problem(503, "service_unavailable", "A required service is unavailable (redis)");
+    return problem("service_unavailable", "A required service is unavailable (redis)");
   }
   try {
     if ((await deps.kv.get(deliveryKeys.done(id))) !== null) {
@@ -189,7 +190,7 @@ export async function consumeDelivery<M extends Notification>(
       service: "redis",
       ...errorFields(err),
     });
-    return problem(503, "service_unavailable", "A required service is unavailable (redis)");
+    return problem("service_unavailable", "A required service is unavailable (redis)");
   }
 
   let result: SendResult;
@@ -202,7 +203,7 @@ export async function consumeDelivery<M extends Notification>(
       code: "delivery_failed",
       ...errorFields(err),
     });
-    return problem(500, "delivery_failed", "The notification could not be sent");
+    return problem("delivery_failed", "The notification could not be sent");
   }
 
   if (!result.ok) {
@@ -220,7 +221,7 @@ export async function consumeDelivery<M extends Notification>(
       outcome: "transient",
       code: result.code,
     });
-    return problem(503, "provider_unavailable", "The delivery provider is unavailable; retry later");
+    return problem("provider_unavailable", "The delivery provider is unavailable; retry later");
   }
 
   try {
