@@ -21,7 +21,7 @@ export default $config({
   async run() {
     // SST requires imports inside run().
     const { buildManifest, SECRET_ENV } = await import("./infra/functions");
-    const manifest = buildManifest();
+    const manifest = await buildManifest();
     const secrets = Object.fromEntries(
       Object.keys(SECRET_ENV).map((name) => [name, new sst.Secret(name)]),
     ) as Record<keyof typeof SECRET_ENV, sst.Secret>;

@@ -1,10 +1,12 @@
-import { createRoute } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
-import { requestPasswordReset } from "../shared/accounts/forgot-password";
+import { PASSWORD_RESET_REQUEST_DEPS, requestPasswordReset } from "../shared/accounts/forgot-password";
 import { defineAccountFunction } from "../shared/http/account-function";
-import { MessageResponse, problemResponses } from "../shared/http/account-schemas";
-import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
+import { MessageResponse } from "../shared/http/account-schemas";
+import { formOrJsonBody } from "../shared/http/body-type";
+import { lazyApp } from "../shared/http/function-app";
 import { ForgetPasswordBody, ForgetPasswordQuery } from "../shared/http/recovery-schemas";
+import { defaultContext } from "../shared/wiring/context";
+import { spec } from "./forget-password.endpoint";
 
 /** The one answer, whether or not the address belongs to an account (DESIGN.md §9). */
 const SENT = { message: "Password reset link sent to your email" } as const;
@@ -14,46 +16,42 @@ const SENT = { message: "Password reset link sent to your email" } as const;
  * (`email` as JSON or form; preferred: the address stays out of URLs and access logs). Always
  * `200 {"message":"Password reset link sent to your email"}`; the link goes to the address on record.
  */
-export const app = defineAccountFunction("forget-password", (app, kit, kind) => {
+export const createApp = defineAccountFunction(spec, (app, kit) => {
   const responses = {
     200: {
       description: "Accepted; if the address has an account, a reset link was mailed to it",
       content: { "application/json": { schema: MessageResponse } },
     },
   };
-  const get = createRoute({
+  const get = kit.route({
     method: "get",
-    path: `/${kind}/forget_password`,
+    path: "/forget_password",
     summary: "Request a password reset link (query form, kept for seed clients)",
-    tags: [kind],
-    middleware: [kit.rateLimit("forget_password")] as const,
     request: { query: ForgetPasswordQuery },
-    responses: { ...responses, ...problemResponses(422, 429, 503) },
+    responses,
   });
   app.openapi(get, async (c) => {
-    await requestPasswordReset(await kit.deps(), kind, c.req.valid("query").email);
-    c.header("Cache-Control", "no-store");
+    await requestPasswordReset(
+      await kit.deps(...PASSWORD_RESET_REQUEST_DEPS),
+      kit.kind,
+      c.req.valid("query").email,
+    );
     return c.json(SENT, 200);
   });
 
-  const post = createRoute({
+  const post = kit.route({
     method: "post",
-    path: `/${kind}/forget_password`,
+    path: "/forget_password",
     summary: "Request a password reset link",
-    tags: [kind],
-    middleware: [kit.rateLimit("forget_password")] as const,
-    request: {
-      body: formOrJsonBody(ForgetPasswordBody),
-    },
-    responses: { ...responses, ...problemResponses(400, 413, 415, 422, 429, 503) },
+    request: { body: formOrJsonBody(ForgetPasswordBody) },
+    responses,
   });
   app.openapi(post, async (c) => {
-    const body =
-      jsonOrForm(c.req.header("content-type")) === "json" ? c.req.valid("json") : c.req.valid("form");
-    await requestPasswordReset(await kit.deps(), kind, body.email);
-    c.header("Cache-Control", "no-store");
+    const body = kit.body(c, { json: () => c.req.valid("json"), form: () => c.req.valid("form") });
+    await requestPasswordReset(await kit.deps(...PASSWORD_RESET_REQUEST_DEPS), kit.kind, body.email);
     return c.json(SENT, 200);
   });
 });
 
+export const app = lazyApp(() => createApp(defaultContext()));
 export const handler = handle(app);

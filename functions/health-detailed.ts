@@ -1,10 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
 import packageJson from "../package.json" with { type: "json" };
+import { createBloomFilter } from "../shared/accounts/bloom-filter";
+import { redisKeys } from "../shared/accounts/keys";
 import { problemResponses } from "../shared/http/account-schemas";
-import { defineFunction } from "../shared/http/function-app";
+import { defineFunction, lazyApp } from "../shared/http/function-app";
 import { OPS_AUTH_SCHEME, registerOpsSecurityScheme, requireOpsToken } from "../shared/http/ops-auth";
-import { collectDetailedHealth } from "../shared/observability/detailed-health";
+import { collectDetailedHealth, type DetailedHealthProbes } from "../shared/observability/detailed-health";
+import { defaultContext } from "../shared/wiring/context";
+import { spec } from "./health-detailed.endpoint";
 
 const Status = z.enum(["healthy", "unhealthy"]);
 const Dependency = z.object({
@@ -51,9 +55,21 @@ const DetailedHealth = z
  * (database, Redis, QStash), each kind's email Bloom filter fill and estimated false-positive rate,
  * the key ring's active key id and key ids (never key material), and the build version.
  */
-export const app = defineFunction("health-detailed", (app, services) => {
+export const createApp = defineFunction(spec, (app, ctx) => {
   registerOpsSecurityScheme(app);
-  const { config } = services;
+  const { config } = ctx;
+  const probes: DetailedHealthProbes = {
+    config,
+    pingStore: async () => (await ctx.store()).ping(),
+    pingRedis: () => ctx.kv().ping(),
+    keyRing: () => ctx.keyRing(),
+    emailBloom: (kind) =>
+      createBloomFilter(ctx.kv(), {
+        key: redisKeys.emailBloom(kind),
+        capacity: config.bloom.capacity,
+        falsePositiveRate: config.bloom.falsePositiveRate,
+      }),
+  };
   const route = createRoute({
     method: "get",
     path: "/health/detailed",
@@ -76,7 +92,7 @@ export const app = defineFunction("health-detailed", (app, services) => {
     },
   });
   app.openapi(route, async (c) => {
-    const body = await collectDetailedHealth(services, {
+    const body = await collectDetailedHealth(probes, {
       version: packageJson.version,
       buildSha: config.buildSha ?? null,
     });
@@ -85,4 +101,5 @@ export const app = defineFunction("health-detailed", (app, services) => {
   });
 });
 
+export const app = lazyApp(() => createApp(defaultContext()));
 export const handler = handle(app);

@@ -1,7 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
-import { defineFunction } from "../shared/http/function-app";
+import { defineFunction, lazyApp } from "../shared/http/function-app";
 import { errorFields } from "../shared/observability/logger";
+import { defaultContext } from "../shared/wiring/context";
+import { spec } from "./health.endpoint";
 
 const ServiceStatus = z.enum(["healthy", "unhealthy"]);
 const HealthResponse = z
@@ -46,7 +48,7 @@ async function probe(check: () => Promise<void>): Promise<"healthy" | "unhealthy
 }
 
 /** `GET /health`: public and cheap; pings the user store and Redis in parallel. */
-export const app = defineFunction("health", (app, services) => {
+export const createApp = defineFunction(spec, (app, ctx) => {
   app.openapi(route, async (c) => {
     const log = c.get("log");
     const check = (service: string, fn: () => Promise<void>) =>
@@ -55,8 +57,8 @@ export const app = defineFunction("health", (app, services) => {
         return "unhealthy" as const;
       });
     const [database, redis] = await Promise.all([
-      check("database", async () => (await services.store()).ping()),
-      check("redis", () => services.kv().ping()),
+      check("database", async () => (await ctx.store()).ping()),
+      check("redis", () => ctx.kv().ping()),
     ]);
     const healthy = database === "healthy" && redis === "healthy";
     const body = {
@@ -68,4 +70,5 @@ export const app = defineFunction("health", (app, services) => {
   });
 });
 
+export const app = lazyApp(() => createApp(defaultContext()));
 export const handler = handle(app);

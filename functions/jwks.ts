@@ -2,7 +2,9 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
 import { accessTokenOptions } from "../shared/config/access-tokens";
 import { createAccessTokens } from "../shared/crypto/tokens";
-import { defineEdgeFunction } from "../shared/http/edge-function";
+import { defineEdgeFunction, edgeContext } from "../shared/http/edge-function";
+import { lazyApp } from "../shared/http/function-app";
+import { spec } from "./jwks.endpoint";
 
 const JwksResponse = z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).openapi("JSONWebKeySet", {
   example: {
@@ -35,7 +37,7 @@ const route = createRoute({
  * `GET /.well-known/jwks.json`: lets other services verify access tokens without the signing key.
  * An `edge` function: Web APIs only (jose), so it can run on any runtime and is cheap to call.
  */
-export const app = defineEdgeFunction("jwks", (app, config) => {
+export const createApp = defineEdgeFunction(spec, (app, { config }) => {
   const tokens = createAccessTokens(accessTokenOptions(config));
   app.openapi(route, async (c) => {
     c.header("Cache-Control", "public, max-age=300");
@@ -43,6 +45,7 @@ export const app = defineEdgeFunction("jwks", (app, config) => {
   });
 });
 
+export const app = lazyApp(() => createApp(edgeContext()));
 export const handler = handle(app);
 /** Web-standard entry (Cloudflare Workers, Deno, Bun): `export default { fetch }`. */
-export default { fetch: app.fetch };
+export default { fetch: (request: Request, env?: unknown) => app.fetch(request, env) };

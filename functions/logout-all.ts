@@ -1,30 +1,29 @@
-import { createRoute } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
-import { logoutEverywhere } from "../shared/accounts/logout-all";
+import { LOGOUT_ALL_DEPS, logoutEverywhere } from "../shared/accounts/logout-all";
 import { defineAccountFunction } from "../shared/http/account-function";
-import { MessageResponse, problemResponses } from "../shared/http/account-schemas";
+import { MessageResponse } from "../shared/http/account-schemas";
+import { lazyApp } from "../shared/http/function-app";
+import { defaultContext } from "../shared/wiring/context";
+import { spec } from "./logout-all.endpoint";
 
 /** `POST /{kind}/logout_all`: revokes every access and refresh token of the caller, on every device. */
-export const app = defineAccountFunction("logout-all", (app, kit, kind) => {
-  const route = createRoute({
+export const createApp = defineAccountFunction(spec, (app, kit) => {
+  const route = kit.route({
     method: "post",
-    path: `/${kind}/logout_all`,
+    path: "/logout_all",
     summary: "Log out everywhere (every access and refresh token)",
-    tags: [kind],
-    security: [{ bearerAuth: [] }],
-    middleware: [kit.requireAuth(kind, "logout_all"), kit.rateLimit("logout_all")] as const,
     responses: {
       200: {
         description: "Every session ended",
         content: { "application/json": { schema: MessageResponse } },
       },
-      ...problemResponses(401, 429, 503),
     },
   });
   app.openapi(route, async (c) => {
-    await logoutEverywhere(await kit.deps(), c.get("principal"));
+    await logoutEverywhere(await kit.deps(...LOGOUT_ALL_DEPS), c.get("principal"));
     return c.json({ message: "Logged out from all sessions" }, 200);
   });
 });
 
+export const app = lazyApp(() => createApp(defaultContext()));
 export const handler = handle(app);

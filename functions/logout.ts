@@ -1,29 +1,28 @@
-import { createRoute } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
-import { logout } from "../shared/accounts/logout";
+import { LOGOUT_DEPS, logout } from "../shared/accounts/logout";
 import { defineAccountFunction } from "../shared/http/account-function";
-import { MessageResponse, problemResponses } from "../shared/http/account-schemas";
+import { MessageResponse } from "../shared/http/account-schemas";
+import { lazyApp } from "../shared/http/function-app";
+import { defaultContext } from "../shared/wiring/context";
+import { spec } from "./logout.endpoint";
 
 /** `GET|POST /{kind}/logout`: revokes the presented access token and its session's refresh-token family. */
-export const app = defineAccountFunction("logout", (app, kit, kind) => {
+export const createApp = defineAccountFunction(spec, (app, kit) => {
   for (const method of ["get", "post"] as const) {
-    const route = createRoute({
+    const route = kit.route({
       method,
-      path: `/${kind}/logout`,
+      path: "/logout",
       summary: "Log out this session (access token and its refresh tokens)",
-      tags: [kind],
-      security: [{ bearerAuth: [] }],
-      middleware: [kit.requireAuth(kind, "logout"), kit.rateLimit("logout")] as const,
       responses: {
         200: { description: "Token revoked", content: { "application/json": { schema: MessageResponse } } },
-        ...problemResponses(401, 429, 503),
       },
     });
     app.openapi(route, async (c) => {
-      await logout(await kit.deps(), c.get("principal"));
+      await logout(await kit.deps(...LOGOUT_DEPS), c.get("principal"));
       return c.json({ message: "Successfully logged out" }, 200);
     });
   }
 });
 
+export const app = lazyApp(() => createApp(defaultContext()));
 export const handler = handle(app);

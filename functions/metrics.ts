@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
 import { problemResponses } from "../shared/http/account-schemas";
-import { defineFunction } from "../shared/http/function-app";
+import { defineFunction, lazyApp } from "../shared/http/function-app";
 import { OPS_AUTH_SCHEME, registerOpsSecurityScheme, requireOpsToken } from "../shared/http/ops-auth";
 import { problems } from "../shared/http/problem";
 import { metricFamilies, WINDOW_METRIC } from "../shared/observability/http-metrics";
@@ -11,6 +11,8 @@ import {
   PROMETHEUS_CONTENT_TYPE,
   renderPrometheus,
 } from "../shared/observability/metrics";
+import { defaultContext } from "../shared/wiring/context";
+import { spec } from "./metrics.endpoint";
 
 const MetricsQuery = z.object({
   window_minutes: z.coerce
@@ -30,7 +32,7 @@ const MetricsQuery = z.object({
  * `auth_http_requests_total{route,method,status_class}`, `auth_events_total{event,kind}` and
  * `auth_metrics_window_seconds`. Values are window sums, typed `gauge` (see `http-metrics.ts`).
  */
-export const app = defineFunction("metrics", (app, services) => {
+export const createApp = defineFunction(spec, (app, ctx) => {
   registerOpsSecurityScheme(app);
   const route = createRoute({
     method: "get",
@@ -41,7 +43,7 @@ export const app = defineFunction("metrics", (app, services) => {
       "kept in Redis for 3 hours, so every instance's traffic is included.",
     tags: ["Operations"],
     security: [{ [OPS_AUTH_SCHEME]: [] }],
-    middleware: [requireOpsToken(services.config.opsToken)] as const,
+    middleware: [requireOpsToken(ctx.config.opsToken)] as const,
     request: { query: MetricsQuery },
     responses: {
       200: {
@@ -55,7 +57,7 @@ export const app = defineFunction("metrics", (app, services) => {
     const windowMinutes = c.req.valid("query").window_minutes ?? DEFAULT_METRICS_WINDOW_MINUTES;
     let totals: Map<string, number>;
     try {
-      totals = await services.metrics().sum(windowMinutes);
+      totals = await ctx.metrics().sum(windowMinutes);
     } catch (cause) {
       throw problems.dependencyUnavailable("redis", cause);
     }
@@ -67,4 +69,5 @@ export const app = defineFunction("metrics", (app, services) => {
   });
 });
 
+export const app = lazyApp(() => createApp(defaultContext()));
 export const handler = handle(app);

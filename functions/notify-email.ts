@@ -1,6 +1,9 @@
 import { handle } from "hono/aws-lambda";
+import { lazyApp } from "../shared/http/function-app";
 import { defineDeliveryFunction } from "../shared/notifications/delivery-function";
 import { type EmailNotification, isEmailNotification, renderEmail } from "../shared/notifications/templates";
+import { defaultContext } from "../shared/wiring/context";
+import { spec } from "./notify-email.endpoint";
 
 /** `"Name" <address>`: the display name is quoted when it holds characters RFC 5322 reserves. */
 function sender(name: string, address: string): string {
@@ -16,11 +19,14 @@ function sender(name: string, address: string): string {
  * rendered and sent once through Resend (the notification id is Resend's `Idempotency-Key`).
  * See `defineDeliveryFunction` for the status codes QStash acts on.
  */
-export const app = defineDeliveryFunction<EmailNotification>({
-  name: "notify-email",
+export const createApp = defineDeliveryFunction<EmailNotification>(spec, {
   topic: "email",
   accepts: isEmailNotification,
   missingProviderConfig: (config) => (config.mail.resendApiKey ? [] : ["RESEND_API_KEY"]),
+  async createVerifier(keys) {
+    const { createSignatureVerifier } = await import("../shared/adapters/qstash-receiver");
+    return createSignatureVerifier(keys);
+  },
   async createSender({ config }) {
     const { createResendMailer } = await import("../shared/adapters/resend-mailer");
     const mailer = createResendMailer({
@@ -42,4 +48,5 @@ export const app = defineDeliveryFunction<EmailNotification>({
   },
 });
 
+export const app = lazyApp(() => createApp(defaultContext()));
 export const handler = handle(app);

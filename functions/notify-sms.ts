@@ -1,6 +1,9 @@
 import { handle } from "hono/aws-lambda";
+import { lazyApp } from "../shared/http/function-app";
 import { defineDeliveryFunction } from "../shared/notifications/delivery-function";
 import { isSmsNotification, renderSms, type SmsNotification } from "../shared/notifications/templates";
+import { defaultContext } from "../shared/wiring/context";
+import { spec } from "./notify-sms.endpoint";
 
 /**
  * `POST /jobs/sms`: QStash delivers sealed `sms.otp` notifications here; each is verified, opened
@@ -9,8 +12,7 @@ import { isSmsNotification, renderSms, type SmsNotification } from "../shared/no
  * Twilio has no idempotency key, so the consumer's per-notification lock and "sent" mark are what
  * keep a redelivery from texting twice.
  */
-export const app = defineDeliveryFunction<SmsNotification>({
-  name: "notify-sms",
+export const createApp = defineDeliveryFunction<SmsNotification>(spec, {
   topic: "sms",
   accepts: isSmsNotification,
   missingProviderConfig: ({ sms }) => [
@@ -18,6 +20,10 @@ export const app = defineDeliveryFunction<SmsNotification>({
     ...(sms.twilioAuthToken ? [] : ["TWILIO_AUTH_TOKEN"]),
     ...(sms.twilioNumber ? [] : ["TWILIO_NUMBER"]),
   ],
+  async createVerifier(keys) {
+    const { createSignatureVerifier } = await import("../shared/adapters/qstash-receiver");
+    return createSignatureVerifier(keys);
+  },
   async createSender({ config }) {
     const { createTwilioSms } = await import("../shared/adapters/twilio-sms");
     const sms = createTwilioSms({
@@ -35,4 +41,5 @@ export const app = defineDeliveryFunction<SmsNotification>({
   },
 });
 
+export const app = lazyApp(() => createApp(defaultContext()));
 export const handler = handle(app);

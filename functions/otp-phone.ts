@@ -1,12 +1,15 @@
-import { createRoute, type z } from "@hono/zod-openapi";
+import type { z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
 import { parsePhone } from "../shared/accounts/phone";
-import { sendPhoneOtp } from "../shared/accounts/send-phone-otp";
+import { SEND_PHONE_OTP_DEPS, sendPhoneOtp } from "../shared/accounts/send-phone-otp";
 import { invalidField } from "../shared/errors";
 import { defineAccountFunction } from "../shared/http/account-function";
-import { MessageResponse, problemResponses } from "../shared/http/account-schemas";
-import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
+import { MessageResponse } from "../shared/http/account-schemas";
+import { formOrJsonBody } from "../shared/http/body-type";
+import { lazyApp } from "../shared/http/function-app";
 import { OtpPhoneBody } from "../shared/http/recovery-schemas";
+import { defaultContext } from "../shared/wiring/context";
+import { spec } from "./otp-phone.endpoint";
 
 const invalidPhone = (message: string) => invalidField("phone", message, "invalid_phone");
 
@@ -15,28 +18,21 @@ const invalidPhone = (message: string) => invalidField("phone", message, "invali
  * no body, to the profile's number. `202` once the SMS is queued; the code is never in a response.
  * One send per user per cool-down (429 `otp_cooldown` with `Retry-After`), a daily cap per number.
  */
-export const app = defineAccountFunction("otp-phone", (app, kit, kind) => {
-  const route = createRoute({
+export const createApp = defineAccountFunction(spec, (app, kit) => {
+  const route = kit.route({
     method: "post",
-    path: `/${kind}/otp_phone`,
+    path: "/otp_phone",
     summary: "Send a phone verification code by SMS",
-    tags: [kind],
-    security: [{ bearerAuth: [] }],
-    middleware: [kit.requireAuth(kind, "otp_phone"), kit.rateLimit("otp_phone")] as const,
-    request: {
-      body: formOrJsonBody(OtpPhoneBody),
-    },
+    request: { body: formOrJsonBody(OtpPhoneBody) },
     responses: {
       202: { description: "SMS queued", content: { "application/json": { schema: MessageResponse } } },
-      ...problemResponses(400, 401, 413, 415, 422, 429, 503),
     },
   });
   app.openapi(route, async (c) => {
     // No Content-Type: no body, so the profile's number.
-    const type = c.req.header("content-type");
     let requested: z.infer<typeof OtpPhoneBody> = {};
-    if (type !== undefined)
-      requested = jsonOrForm(type) === "json" ? c.req.valid("json") : c.req.valid("form");
+    if (c.req.header("content-type") !== undefined)
+      requested = kit.body(c, { json: () => c.req.valid("json"), form: () => c.req.valid("form") });
     let phone: string | null = null;
     if (requested.phone !== undefined) {
       const parsed = parsePhone(requested.phone);
@@ -44,9 +40,15 @@ export const app = defineAccountFunction("otp-phone", (app, kit, kind) => {
       if (!parsed.valid) throw invalidPhone("is not an assigned number that can receive SMS");
       phone = parsed.e164;
     }
-    await sendPhoneOtp(await kit.deps(), c.get("principal"), phone, c.get("cachedProfile"));
+    await sendPhoneOtp(
+      await kit.deps(...SEND_PHONE_OTP_DEPS),
+      c.get("principal"),
+      phone,
+      c.get("cachedProfile"),
+    );
     return c.json({ message: "OTP sent to your phone" }, 202);
   });
 });
 
+export const app = lazyApp(() => createApp(defaultContext()));
 export const handler = handle(app);

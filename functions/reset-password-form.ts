@@ -1,34 +1,31 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
 import { defineAccountFunction } from "../shared/http/account-function";
-import { problemResponses } from "../shared/http/account-schemas";
+import { lazyApp } from "../shared/http/function-app";
 import { pageHeaders, renderPage } from "../shared/http/pages";
 import { ResetFormQuery } from "../shared/http/recovery-schemas";
 import { renderResetForm } from "../shared/http/reset-pages";
+import { defaultContext } from "../shared/wiring/context";
+import { spec } from "./reset-password-form.endpoint";
 
 /**
  * `GET /{kind}/reset_password_form?token=`: the page the reset email links to. It does not look the
  * token up (opening the page uses nothing up; a bad link is reported when the form is posted) and
- * reads no store, so it needs no secrets at run time beyond configuration. Rate-limited with the
- * `verify` policy, the other "opened an emailed link" route, so a mistyped password can be retried
- * without exhausting the tight `reset_password` budget.
+ * reads no store, so it needs no secrets at run time beyond configuration.
  */
-export const app = defineAccountFunction("reset-password-form", (app, kit, kind) => {
-  const route = createRoute({
+export const createApp = defineAccountFunction(spec, (app, kit) => {
+  const route = kit.route({
     method: "get",
-    path: `/${kind}/reset_password_form`,
+    path: "/reset_password_form",
     summary: "Password reset form (the emailed link)",
-    tags: [kind],
-    middleware: [kit.rateLimit("verify")] as const,
     request: { query: ResetFormQuery.partial() },
     responses: {
       200: { description: "The form", content: { "text/html": { schema: z.string() } } },
       400: { description: "Malformed link", content: { "text/html": { schema: z.string() } } },
-      ...problemResponses(429, 503),
     },
   });
   app.openapi(route, (c) => {
-    const { config } = kit.services;
+    const { config } = kit.ctx;
     const parsed = ResetFormQuery.safeParse(c.req.valid("query"));
     if (!parsed.success) {
       const page = renderPage({
@@ -41,7 +38,7 @@ export const app = defineAccountFunction("reset-password-form", (app, kit, kind)
     const page = renderResetForm({
       appName: config.appName,
       appUrl: config.appUrl,
-      kind,
+      kind: kit.kind,
       token: parsed.data.token,
       minLength: config.password.minLength,
     });
@@ -49,4 +46,5 @@ export const app = defineAccountFunction("reset-password-form", (app, kit, kind)
   });
 });
 
+export const app = lazyApp(() => createApp(defaultContext()));
 export const handler = handle(app);

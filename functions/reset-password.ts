@@ -1,14 +1,17 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
-import { resetPassword } from "../shared/accounts/reset-password";
+import { RESET_PASSWORD_DEPS, resetPassword } from "../shared/accounts/reset-password";
 import { AuthError } from "../shared/errors";
 import { defineAccountFunction } from "../shared/http/account-function";
-import { MessageResponse, problemResponses } from "../shared/http/account-schemas";
+import { MessageResponse } from "../shared/http/account-schemas";
 import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
+import { lazyApp } from "../shared/http/function-app";
 import { pageHeaders, renderPage, wantsJson } from "../shared/http/pages";
 import { ResetPasswordBody } from "../shared/http/recovery-schemas";
 import { renderResetForm } from "../shared/http/reset-pages";
 import { sameOriginForms } from "../shared/http/same-origin";
+import { defaultContext } from "../shared/wiring/context";
+import { spec } from "./reset-password.endpoint";
 
 const DONE = "Password has been reset successfully";
 
@@ -19,31 +22,32 @@ const DONE = "Password has been reset successfully";
  * `cross_site_request`); a weak password re-shows the form with the reasons (422) and leaves the
  * link usable; a bad, used or expired link is 400 `invalid_or_expired_token` either way.
  */
-export const app = defineAccountFunction("reset-password", (app, kit, kind) => {
-  const { config } = kit.services;
-  const route = createRoute({
+export const createApp = defineAccountFunction(spec, (app, kit) => {
+  const { config } = kit.ctx;
+  const { kind } = kit;
+  const route = kit.route({
     method: "post",
-    path: `/${kind}/reset_password`,
+    path: "/reset_password",
     summary: "Set a new password with the emailed reset token",
-    tags: [kind],
-    middleware: [sameOriginForms(new URL(config.appUrl).origin), kit.rateLimit("reset_password")] as const,
-    request: {
-      body: formOrJsonBody(ResetPasswordBody),
-    },
+    middleware: [sameOriginForms(new URL(config.appUrl).origin)],
+    request: { body: formOrJsonBody(ResetPasswordBody) },
     responses: {
       200: {
         description: "Password reset; every session was signed out",
         content: { "text/html": { schema: z.string() }, "application/json": { schema: MessageResponse } },
       },
-      ...problemResponses(400, 403, 413, 415, 422, 429, 503),
     },
   });
   app.openapi(route, async (c) => {
-    const bodyType = jsonOrForm(c.req.header("content-type"));
-    const body = bodyType === "json" ? c.req.valid("json") : c.req.valid("form");
-    const json = wantsJson(c.req.header("accept")) || bodyType === "json";
+    const body = kit.body(c, { json: () => c.req.valid("json"), form: () => c.req.valid("form") });
+    const json = wantsJson(c.req.header("accept")) || jsonOrForm(c.req.header("content-type")) === "json";
     try {
-      const { userId } = await resetPassword(await kit.deps(), kind, body.token, body.password);
+      const { userId } = await resetPassword(
+        await kit.deps(...RESET_PASSWORD_DEPS),
+        kind,
+        body.token,
+        body.password,
+      );
       c.set("auditActor", userId);
     } catch (err) {
       if (json || !(err instanceof AuthError) || err.status >= 500) throw err;
@@ -66,7 +70,7 @@ export const app = defineAccountFunction("reset-password", (app, kit, kind) => {
       });
       return c.body(page, err.status as 400, pageHeaders());
     }
-    if (json) return c.json({ message: DONE }, 200, { "Cache-Control": "no-store" });
+    if (json) return c.json({ message: DONE }, 200);
     const page = renderPage({
       appName: config.appName,
       title: "Password changed",
@@ -76,4 +80,5 @@ export const app = defineAccountFunction("reset-password", (app, kit, kind) => {
   });
 });
 
+export const app = lazyApp(() => createApp(defaultContext()));
 export const handler = handle(app);

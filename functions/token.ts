@@ -1,11 +1,12 @@
-import { createRoute } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
-import { refreshSession } from "../shared/accounts/refresh";
+import { REFRESH_DEPS, refreshSession } from "../shared/accounts/refresh";
 import { AuthError } from "../shared/errors";
 import { defineAccountFunction, tokenBody } from "../shared/http/account-function";
-import { problemResponses } from "../shared/http/account-schemas";
-import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
+import { formOrJsonBody } from "../shared/http/body-type";
+import { lazyApp } from "../shared/http/function-app";
 import { RefreshTokenForm, SessionTokenResponse } from "../shared/http/recovery-schemas";
+import { defaultContext } from "../shared/wiring/context";
+import { spec } from "./token.endpoint";
 
 /**
  * `POST /{kind}/token`: the OAuth2 token endpoint for the `refresh_token` grant (RFC 6749 §6),
@@ -14,36 +15,28 @@ import { RefreshTokenForm, SessionTokenResponse } from "../shared/http/recovery-
  * for any unusable refresh token, 400 `unsupported_grant_type`, 422 for a malformed body.
  * Responses carry `Cache-Control: no-store` (RFC 6749 §5.1).
  */
-export const app = defineAccountFunction("token", (app, kit, kind) => {
-  const route = createRoute({
+export const createApp = defineAccountFunction(spec, (app, kit) => {
+  const route = kit.route({
     method: "post",
-    path: `/${kind}/token`,
+    path: "/token",
     summary: "Exchange a refresh token for a new access and refresh token",
-    tags: [kind],
-    middleware: [kit.rateLimit("token")] as const,
-    request: {
-      body: formOrJsonBody(RefreshTokenForm),
-    },
+    request: { body: formOrJsonBody(RefreshTokenForm) },
     responses: {
       200: {
         description: "New token pair",
         content: { "application/json": { schema: SessionTokenResponse } },
       },
-      ...problemResponses(400, 401, 413, 415, 422, 429, 503),
     },
   });
   app.openapi(route, async (c) => {
-    c.header("Cache-Control", "no-store");
     c.header("Pragma", "no-cache");
-    const form =
-      jsonOrForm(c.req.header("content-type")) === "json" ? c.req.valid("json") : c.req.valid("form");
-    if (form.grant_type !== "refresh_token") {
-      throw new AuthError("unsupported_grant_type");
-    }
-    const session = await refreshSession(await kit.deps(), kind, form.refresh_token);
+    const form = kit.body(c, { json: () => c.req.valid("json"), form: () => c.req.valid("form") });
+    if (form.grant_type !== "refresh_token") throw new AuthError("unsupported_grant_type");
+    const session = await refreshSession(await kit.deps(...REFRESH_DEPS), kit.kind, form.refresh_token);
     c.set("auditActor", session.userId);
     return c.json(tokenBody(session), 200);
   });
 });
 
+export const app = lazyApp(() => createApp(defaultContext()));
 export const handler = handle(app);

@@ -1,10 +1,12 @@
-import { createRoute } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
-import { verifyPhoneOtp } from "../shared/accounts/verify-phone-otp";
+import { VERIFY_PHONE_OTP_DEPS, verifyPhoneOtp } from "../shared/accounts/verify-phone-otp";
 import { defineAccountFunction } from "../shared/http/account-function";
-import { MessageResponse, problemResponses } from "../shared/http/account-schemas";
-import { formOrJsonBody, jsonOrForm } from "../shared/http/body-type";
+import { MessageResponse } from "../shared/http/account-schemas";
+import { formOrJsonBody } from "../shared/http/body-type";
+import { lazyApp } from "../shared/http/function-app";
 import { VerifyOtpBody, VerifyOtpQuery } from "../shared/http/recovery-schemas";
+import { defaultContext } from "../shared/wiring/context";
+import { spec } from "./verify-otp-phone.endpoint";
 
 const VERIFIED = { message: "Phone number verified successfully" } as const;
 
@@ -13,43 +15,39 @@ const VERIFIED = { message: "Phone number verified successfully" } as const;
  * (`otp` as JSON or form; preferred, the code stays out of URLs). Marks the phone the code was sent
  * to as the account's verified phone. Any wrong, expired or used-up code is 400 `invalid_otp`.
  */
-export const app = defineAccountFunction("verify-otp-phone", (app, kit, kind) => {
+export const createApp = defineAccountFunction(spec, (app, kit) => {
   const responses = {
     200: { description: "Phone verified", content: { "application/json": { schema: MessageResponse } } },
   };
-  const get = createRoute({
+  const get = kit.route({
     method: "get",
-    path: `/${kind}/verify_otp_phone`,
+    path: "/verify_otp_phone",
     summary: "Confirm the SMS code (query form, kept for seed clients)",
-    tags: [kind],
-    security: [{ bearerAuth: [] }],
-    middleware: [kit.requireAuth(kind, "verify_otp_phone"), kit.rateLimit("verify_otp_phone")] as const,
     request: { query: VerifyOtpQuery },
-    responses: { ...responses, ...problemResponses(400, 401, 422, 429, 503) },
+    responses,
   });
   app.openapi(get, async (c) => {
-    await verifyPhoneOtp(await kit.deps(), c.get("principal"), c.req.valid("query").otp);
+    await verifyPhoneOtp(
+      await kit.deps(...VERIFY_PHONE_OTP_DEPS),
+      c.get("principal"),
+      c.req.valid("query").otp,
+    );
     return c.json(VERIFIED, 200);
   });
 
-  const post = createRoute({
+  const post = kit.route({
     method: "post",
-    path: `/${kind}/verify_otp_phone`,
+    path: "/verify_otp_phone",
     summary: "Confirm the SMS code",
-    tags: [kind],
-    security: [{ bearerAuth: [] }],
-    middleware: [kit.requireAuth(kind, "verify_otp_phone"), kit.rateLimit("verify_otp_phone")] as const,
-    request: {
-      body: formOrJsonBody(VerifyOtpBody),
-    },
-    responses: { ...responses, ...problemResponses(400, 401, 413, 415, 422, 429, 503) },
+    request: { body: formOrJsonBody(VerifyOtpBody) },
+    responses,
   });
   app.openapi(post, async (c) => {
-    const body =
-      jsonOrForm(c.req.header("content-type")) === "json" ? c.req.valid("json") : c.req.valid("form");
-    await verifyPhoneOtp(await kit.deps(), c.get("principal"), body.otp);
+    const body = kit.body(c, { json: () => c.req.valid("json"), form: () => c.req.valid("form") });
+    await verifyPhoneOtp(await kit.deps(...VERIFY_PHONE_OTP_DEPS), c.get("principal"), body.otp);
     return c.json(VERIFIED, 200);
   });
 });
 
+export const app = lazyApp(() => createApp(defaultContext()));
 export const handler = handle(app);

@@ -1,8 +1,17 @@
+/**
+ * The function manifest: every deployed function, read from the endpoint specs colocated with the
+ * functions (`functions/<name>.endpoint.ts`, see `shared/http/endpoint.ts`). `sst.config.ts`, the
+ * local runtime, the OpenAPI document and the tests all read it, so a function cannot exist in one
+ * place and be missing in another. Adding an endpoint is adding its two files under `functions/`
+ * (the spec and the app) and its use-case: nothing here lists them.
+ */
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parseUserKinds } from "../shared/config/user-kinds";
-import { DOCS_ROUTE_PATHS, docsCopyFiles } from "../shared/http/docs-assets";
+import { type EndpointSpec, type HttpMethod, resourceName } from "../shared/http/endpoint";
 
-/** HTTP methods the API uses. */
-export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+export { SECRET_ENV, type SecretName } from "../shared/config/secrets";
+export type { HttpMethod };
 
 /** One route served by a function: method and production path (e.g. `POST /User1/login`). */
 export interface RouteSpec {
@@ -10,279 +19,76 @@ export interface RouteSpec {
   path: string;
 }
 
-/**
- * Secrets a function may need. Each is an `sst.Secret` in production, handed to the function as
- * the environment variable of the same meaning (the names `shared/config` reads).
- */
-export const SECRET_ENV = {
-  JwtSecret: "JWT_SECRET",
-  EncryptionKey: "ENCRYPTION_KEY",
-  EmailSalt: "EMAIL_SALT",
-  UpstashRedisRestUrl: "UPSTASH_REDIS_REST_URL",
-  UpstashRedisRestToken: "UPSTASH_REDIS_REST_TOKEN",
-  MongoUrl: "MONGO_URL",
-  QstashToken: "QSTASH_TOKEN",
-  QstashCurrentSigningKey: "QSTASH_CURRENT_SIGNING_KEY",
-  QstashNextSigningKey: "QSTASH_NEXT_SIGNING_KEY",
-  ResendApiKey: "RESEND_API_KEY",
-  TwilioSid: "TWILIO_SID",
-  TwilioAuthToken: "TWILIO_AUTH_TOKEN",
-  OpsToken: "OPS_TOKEN",
-} as const;
-
-/** Name of an `sst.Secret`. */
-export type SecretName = keyof typeof SECRET_ENV;
-
-/** One deployed function: the single source of truth read by SST, the local server, OpenAPI and tests. */
+/** One deployed function, its routes expanded for every user kind. */
 export interface FunctionSpec {
-  /** Resource name (PascalCase, unique), e.g. `Login`. */
+  /** Resource name (PascalCase of the spec name), e.g. `ForgetPassword`. */
   name: string;
-  /** Module path from the repo root without extension; it exports `app` (Hono) and `handler` (Lambda). */
+  /** Module path from the repo root without extension; it exports `createApp`, `app` and `handler`. */
   module: string;
   /** Every route it serves, already expanded for every user kind. */
   routes: RouteSpec[];
-  /** `edge` only for code that needs no Node built-in and hashes no password (DESIGN.md §2). */
-  runtime: "node" | "edge";
-  /** Lambda memory in MB (CPU scales with it: Argon2 wants more). */
+  runtime: EndpointSpec["runtime"];
   memoryMB: number;
-  /** Lambda timeout in seconds. */
   timeoutSeconds: number;
-  secrets: SecretName[];
-  /** Native packages SST installs for the target architecture instead of bundling (e.g. `@node-rs/argon2`). */
+  secrets: EndpointSpec["secrets"];
   nodeInstall?: readonly string[];
-  /** Files SST copies into the bundle as they are (`copyFiles`: paths from the repo root / bundle root). */
   copyFiles?: readonly { from: string; to: string }[];
+  /** The spec it was built from. */
+  endpoint: EndpointSpec;
 }
 
-/** A function template before kind expansion: `kindRoutes` are repeated under `/{kind}` for every kind. */
-interface FunctionTemplate extends Omit<FunctionSpec, "routes"> {
-  routes?: RouteSpec[];
-  kindRoutes?: RouteSpec[];
+const SPEC_SUFFIX = ".endpoint.ts";
+const FUNCTIONS_DIR = fileURLToPath(new URL("../functions/", import.meta.url));
+
+/** The spec stems present under `functions/` (one per `<stem>.endpoint.ts`), sorted. */
+export function endpointStems(): string[] {
+  return readdirSync(FUNCTIONS_DIR)
+    .filter((f) => f.endsWith(SPEC_SUFFIX))
+    .map((f) => f.slice(0, -SPEC_SUFFIX.length))
+    .sort();
 }
 
 /**
- * Secrets every function receives. The configuration is parsed whole at each cold start and, in
- * production, refuses to start without any of them (fail loudly at deploy time, not at the first
- * request that needs one), so every function gets the full set today. The per-entry `secrets`
- * field is where per-function least privilege will narrow it once configuration is sliced per function.
+ * Imports every endpoint spec under `functions/`. The template literal keeps the import inside
+ * `functions/` (a bundler turns it into a glob over `*.endpoint.ts`); spec modules are data only.
+ * @throws Error when a spec module's `spec.name` is not its file's stem.
  */
-const ALL_SECRETS = Object.keys(SECRET_ENV) as SecretName[];
+export async function loadEndpointSpecs(): Promise<EndpointSpec[]> {
+  const specs: EndpointSpec[] = [];
+  for (const stem of endpointStems()) {
+    const mod = (await import(`../functions/${stem}.endpoint.ts`)) as { spec?: EndpointSpec };
+    if (!mod.spec) throw new Error(`functions/${stem}${SPEC_SUFFIX} does not export a spec`);
+    if (mod.spec.name !== stem)
+      throw new Error(`functions/${stem}${SPEC_SUFFIX}: spec name ${mod.spec.name} is not the file's stem`);
+    specs.push(mod.spec);
+  }
+  return specs;
+}
 
-/** Functions that hash passwords: native Argon2 installed by SST, and memory for CPU (Lambda scales CPU with it). */
-const PASSWORD_FUNCTION = {
-  runtime: "node",
-  memoryMB: 1024,
-  timeoutSeconds: 10,
-  nodeInstall: ["@node-rs/argon2"],
-} as const;
-
-/**
- * Token-only account functions: no password hashing on their path, less memory. They still list the
- * native Argon2 package so the bundler never tries to inline its platform binary.
- */
-const TOKEN_FUNCTION = {
-  runtime: "node",
-  memoryMB: 512,
-  timeoutSeconds: 10,
-  nodeInstall: ["@node-rs/argon2"],
-} as const;
-
-const TEMPLATES: FunctionTemplate[] = [
-  {
-    name: "Create",
-    module: "functions/create",
-    kindRoutes: [{ method: "POST", path: "/create" }],
-    ...PASSWORD_FUNCTION,
-    secrets: ALL_SECRETS,
-  },
-  {
-    name: "Verify",
-    module: "functions/verify",
-    kindRoutes: [{ method: "GET", path: "/verify" }],
-    ...TOKEN_FUNCTION,
-    secrets: ALL_SECRETS,
-  },
-  {
-    name: "Login",
-    module: "functions/login",
-    kindRoutes: [{ method: "POST", path: "/login" }],
-    ...PASSWORD_FUNCTION,
-    secrets: ALL_SECRETS,
-  },
-  {
-    name: "Profile",
-    module: "functions/profile",
-    kindRoutes: [{ method: "GET", path: "/" }],
-    ...TOKEN_FUNCTION,
-    secrets: ALL_SECRETS,
-  },
-  {
-    name: "Update",
-    module: "functions/update",
-    kindRoutes: [{ method: "PUT", path: "/update" }],
-    ...TOKEN_FUNCTION,
-    secrets: ALL_SECRETS,
-  },
-  {
-    name: "Logout",
-    module: "functions/logout",
-    kindRoutes: [
-      { method: "GET", path: "/logout" },
-      { method: "POST", path: "/logout" },
-    ],
-    ...TOKEN_FUNCTION,
-    secrets: ALL_SECRETS,
-  },
-  {
-    name: "Delete",
-    module: "functions/delete",
-    kindRoutes: [{ method: "DELETE", path: "/delete" }],
-    ...PASSWORD_FUNCTION,
-    secrets: ALL_SECRETS,
-  },
-  {
-    // Web APIs only (jose): the one `edge` candidate today; a test bundles it for a browser platform.
-    name: "Jwks",
-    module: "functions/jwks",
-    routes: [{ method: "GET", path: "/.well-known/jwks.json" }],
-    runtime: "edge",
-    memoryMB: 128,
-    timeoutSeconds: 5,
-    secrets: ALL_SECRETS,
-  },
-  {
-    name: "ForgetPassword",
-    module: "functions/forget-password",
-    kindRoutes: [
-      { method: "GET", path: "/forget_password" },
-      { method: "POST", path: "/forget_password" },
-    ],
-    ...TOKEN_FUNCTION,
-    secrets: ALL_SECRETS,
-  },
-  {
-    name: "ResetPasswordForm",
-    module: "functions/reset-password-form",
-    kindRoutes: [{ method: "GET", path: "/reset_password_form" }],
-    ...TOKEN_FUNCTION,
-    secrets: ALL_SECRETS,
-  },
-  {
-    name: "ResetPassword",
-    module: "functions/reset-password",
-    kindRoutes: [{ method: "POST", path: "/reset_password" }],
-    ...PASSWORD_FUNCTION,
-    secrets: ALL_SECRETS,
-  },
-  {
-    name: "ChangePassword",
-    module: "functions/change-password",
-    kindRoutes: [{ method: "POST", path: "/change_password" }],
-    ...PASSWORD_FUNCTION,
-    secrets: ALL_SECRETS,
-  },
-  {
-    name: "OtpPhone",
-    module: "functions/otp-phone",
-    kindRoutes: [{ method: "POST", path: "/otp_phone" }],
-    ...TOKEN_FUNCTION,
-    secrets: ALL_SECRETS,
-  },
-  {
-    name: "VerifyOtpPhone",
-    module: "functions/verify-otp-phone",
-    kindRoutes: [
-      { method: "GET", path: "/verify_otp_phone" },
-      { method: "POST", path: "/verify_otp_phone" },
-    ],
-    ...TOKEN_FUNCTION,
-    secrets: ALL_SECRETS,
-  },
-  {
-    name: "Token",
-    module: "functions/token",
-    kindRoutes: [{ method: "POST", path: "/token" }],
-    ...TOKEN_FUNCTION,
-    secrets: ALL_SECRETS,
-  },
-  {
-    name: "LogoutAll",
-    module: "functions/logout-all",
-    kindRoutes: [{ method: "POST", path: "/logout_all" }],
-    ...TOKEN_FUNCTION,
-    secrets: ALL_SECRETS,
-  },
-  {
-    name: "Health",
-    module: "functions/health",
-    routes: [{ method: "GET", path: "/health" }],
-    runtime: "node",
-    memoryMB: 256,
-    timeoutSeconds: 10,
-    secrets: ALL_SECRETS,
-  },
-  {
-    // Operators only (OPS_TOKEN): dependency latencies, Bloom fill, queue reachability, key ring, build.
-    name: "HealthDetailed",
-    module: "functions/health-detailed",
-    routes: [{ method: "GET", path: "/health/detailed" }],
-    runtime: "node",
-    memoryMB: 256,
-    timeoutSeconds: 10,
-    secrets: ALL_SECRETS,
-  },
-  {
-    // Operators only (OPS_TOKEN): Prometheus text of the per-minute counters all instances keep in Redis.
-    name: "Metrics",
-    module: "functions/metrics",
-    routes: [{ method: "GET", path: "/metrics" }],
-    runtime: "node",
-    memoryMB: 256,
-    timeoutSeconds: 10,
-    secrets: ALL_SECRETS,
-  },
-  {
-    // OpenAPI document + Swagger UI / ReDoc / Scalar pages. It imports every documented function
-    // module to read its route definitions (so it lists the native Argon2 package like they do);
-    // the UI bundles (~6 MB) are copied, not bundled, and read from node_modules at run time.
-    name: "Docs",
-    module: "functions/docs",
-    routes: DOCS_ROUTE_PATHS.map((path) => ({ method: "GET", path })),
-    runtime: "node",
-    memoryMB: 512,
-    timeoutSeconds: 10,
-    secrets: ALL_SECRETS,
-    nodeInstall: ["@node-rs/argon2"],
-    copyFiles: docsCopyFiles(),
-  },
-  // Background delivery (DESIGN.md §7): called by QStash only, verified by signature. 30 s leaves
-  // room for a slow provider within QStash's request timeout; the consumer's send lock outlives it.
-  {
-    name: "NotifyEmail",
-    module: "functions/notify-email",
-    routes: [{ method: "POST", path: "/jobs/email" }],
-    runtime: "node",
-    memoryMB: 256,
-    timeoutSeconds: 30,
-    secrets: ALL_SECRETS,
-  },
-  {
-    // The twilio SDK lives only here; 512 MB buys the CPU to load it faster on a cold start.
-    name: "NotifySms",
-    module: "functions/notify-sms",
-    routes: [{ method: "POST", path: "/jobs/sms" }],
-    runtime: "node",
-    memoryMB: 512,
-    timeoutSeconds: 30,
-    secrets: ALL_SECRETS,
-  },
-];
+/** The manifest entry of one spec, its per-kind routes expanded for `kinds`. */
+export function functionSpecOf(spec: EndpointSpec, kinds: readonly string[]): FunctionSpec {
+  const routes = spec.perKind
+    ? kinds.flatMap((kind) => spec.routes.map((r) => ({ method: r.method, path: `/${kind}${r.path}` })))
+    : spec.routes.map((r) => ({ method: r.method, path: r.path }));
+  return {
+    name: resourceName(spec.name),
+    module: `functions/${spec.name}`,
+    routes,
+    runtime: spec.runtime,
+    memoryMB: spec.memoryMB,
+    timeoutSeconds: spec.timeoutSeconds,
+    secrets: spec.secrets,
+    ...(spec.nodeInstall ? { nodeInstall: spec.nodeInstall } : {}),
+    ...(spec.copyFiles ? { copyFiles: spec.copyFiles } : {}),
+    endpoint: spec,
+  };
+}
 
 /**
  * The function manifest for a list of user kinds (default: `USER_KINDS` or `User1,User2`).
- * @throws Error when `USER_KINDS` is malformed.
+ * @throws Error when `USER_KINDS` is malformed or a spec module is inconsistent.
  */
-export function buildManifest(kinds?: string[]): FunctionSpec[] {
+export async function buildManifest(kinds?: readonly string[]): Promise<FunctionSpec[]> {
   let resolved = kinds;
   if (!resolved) {
     const parsed = parseUserKinds(process.env.USER_KINDS);
@@ -290,13 +96,5 @@ export function buildManifest(kinds?: string[]): FunctionSpec[] {
     resolved = parsed.kinds;
   }
   const userKinds = resolved;
-  return TEMPLATES.map(({ kindRoutes = [], routes = [], ...spec }) => ({
-    ...spec,
-    routes: [
-      ...routes,
-      ...userKinds.flatMap((kind) =>
-        kindRoutes.map((r) => ({ method: r.method, path: `/${kind}${r.path === "/" ? "/" : r.path}` })),
-      ),
-    ],
-  }));
+  return (await loadEndpointSpecs()).map((spec) => functionSpecOf(spec, userKinds));
 }

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import packageJson from "../package.json" with { type: "json" };
+import type { FunctionContext } from "../shared/http/context";
 import { DOCS_ROUTE_PATHS } from "../shared/http/docs-assets";
 import {
   assembleOpenApiDocument,
@@ -15,7 +16,9 @@ import { buildManifest, type FunctionSpec, type RouteSpec } from "./functions";
  * appears in the document by being in the manifest; there is no per-route list here.
  *
  * Layering: this lives in `infra/` because it reads the manifest and imports function modules
- * (infra → functions → shared). The docs function imports it; `shared/` never does.
+ * (infra → functions → shared). Nothing under `functions/` or `shared/` imports it: the local
+ * runtime hands the document to the docs function through its context, and `npm run openapi`
+ * writes it to `.build/openapi.json` for deployment.
  */
 
 /** Options of {@link buildOpenApiDocument}. */
@@ -26,6 +29,8 @@ export interface BuildOpenApiOptions {
   serverUrl: string;
   /** User kinds, as configured (`USER_KINDS`). */
   userKinds: readonly string[];
+  /** The context each function app is built from (its configuration must list `userKinds`). */
+  context: FunctionContext;
 }
 
 /**
@@ -37,6 +42,7 @@ export interface BuildOpenApiOptions {
  * - the documentation function's own pages, assets and `/openapi.json`: not part of the API.
  */
 export function undocumentedReason(route: RouteSpec): string | undefined {
+  // The specs say the same (`undocumented`); a test checks the two agree.
   if (route.path.startsWith("/jobs/")) return "internal QStash delivery callback";
   if (DOCS_ROUTE_PATHS.includes(route.path)) return "documentation page or asset";
   return undefined;
@@ -52,14 +58,18 @@ export function documentedRoutes(manifest: readonly FunctionSpec[]): RouteSpec[]
  * `functions/`: esbuild turns it into a glob (`../functions/*.ts`) and bundles every function
  * module into the docs function, so the deployed bundle can import them too.
  */
-async function importFunctionApp(fn: FunctionSpec): Promise<OpenAPIHono> {
+async function importFunctionApp(fn: FunctionSpec, context: FunctionContext): Promise<OpenAPIHono> {
   const prefix = "functions/";
   if (!fn.module.startsWith(prefix))
     throw new Error(`${fn.name}: module ${fn.module} is not under functions/`);
   const name = fn.module.slice(prefix.length);
-  const mod = (await import(`../functions/${name}.ts`)) as { app?: OpenAPIHono };
-  if (!mod.app?.openAPIRegistry) throw new Error(`${fn.module} does not export an OpenAPIHono app`);
-  return mod.app;
+  const mod = (await import(`../functions/${name}.ts`)) as {
+    createApp?: (ctx: FunctionContext) => OpenAPIHono;
+  };
+  const app = mod.createApp?.(context);
+  if (!app?.openAPIRegistry)
+    throw new Error(`${fn.module} does not export createApp building an OpenAPIHono app`);
+  return app;
 }
 
 const DESCRIPTION = `Account API: register, verify email, log in (OAuth2 password grant), refresh tokens, read and
@@ -84,11 +94,11 @@ Not listed: \`/jobs/*\`, the internal endpoints QStash calls (signed, not a clie
  * @throws Error when a manifest module does not export an `OpenAPIHono` app, or a schema cannot be described.
  */
 export async function buildOpenApiDocument(options: BuildOpenApiOptions): Promise<OpenApiDocument> {
-  const manifest = buildManifest([...options.userKinds]);
+  const manifest = await buildManifest([...options.userKinds]);
   const definitions: OpenApiDefinitions = [];
   for (const fn of manifest) {
     if (!fn.routes.some((r) => undocumentedReason(r) === undefined)) continue;
-    const app = await importFunctionApp(fn);
+    const app = await importFunctionApp(fn, options.context);
     definitions.push(...app.openAPIRegistry.definitions);
   }
   return assembleOpenApiDocument(definitions, {

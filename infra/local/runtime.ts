@@ -3,12 +3,14 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { resetConfig } from "../../shared/config/schema";
+import { parseConfig } from "../../shared/config/schema";
 import { AuthError } from "../../shared/errors";
 import { securityHeaders } from "../../shared/http/app";
+import type { FunctionContext } from "../../shared/http/context";
 import { problemResponse, problems } from "../../shared/http/problem";
-import { getServices, setServices } from "../../shared/services";
+import { createContext } from "../../shared/wiring/context";
 import { buildManifest, type FunctionSpec } from "../functions";
+import { buildOpenApiDocument } from "../openapi";
 import { ensureDevSecrets } from "./dev-secrets";
 import type { Outbox } from "./outbox";
 import { createOutboxApp } from "./outbox-app";
@@ -22,6 +24,8 @@ export interface LocalRuntime {
   /** Base URL of the API, e.g. `http://localhost:8000`. */
   url: string;
   manifest: FunctionSpec[];
+  /** The one context every served function app is built from (tests read its store and audit log). */
+  context: FunctionContext;
   /** Captured mail and SMS (present when Resend/Twilio stand-ins run). */
   outbox: Outbox | undefined;
   /** Lines describing each stand-in and generated secret (for the start-up banner). */
@@ -153,33 +157,40 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     env.PORT = String(port);
     env.APP_URL ||= url;
 
-    resetConfig();
-    setServices(undefined);
-    const services = getServices(); // parses the configuration: fails loudly here, not at the first request
-    cleanups.push(async () => {
-      await services.close(); // the user store and the audit log, when opened
-      setServices(undefined);
+    const config = parseConfig(env); // fails loudly here, not at the first request
+    const context: FunctionContext = createContext(config, {
+      apiDocument: () =>
+        buildOpenApiDocument({
+          title: config.appName,
+          serverUrl: config.appUrl,
+          userKinds: config.userKinds,
+          context,
+        }),
     });
+    cleanups.push(() => context.close()); // the user store and the audit log, when opened
 
-    const manifest = buildManifest(services.config.userKinds);
+    const manifest = await buildManifest(config.userKinds);
     const app = new Hono();
     // The same headers as every function app; a function's own headers pass through unchanged.
     app.use(securityHeaders());
     if (outbox) app.route("/", createOutboxApp(outbox));
     /** Methods served per path, for 405 + Allow (RFC 9110 §15.5.6) on a known path with another method. */
     const methodsByPath = new Map<string, string[]>();
-    const corsEnabled = services.config.http.corsOrigins.length > 0;
+    const corsEnabled = config.http.corsOrigins.length > 0;
     for (const fn of manifest) {
       const mod = (await import(new URL(`../../${fn.module}.ts`, import.meta.url).href)) as {
-        app: { fetch: (req: Request, env: unknown) => Response | Promise<Response> };
+        createApp: (ctx: FunctionContext) => {
+          fetch: (req: Request, env: unknown) => Response | Promise<Response>;
+        };
       };
+      const fnApp = mod.createApp(context);
       for (const route of fn.routes) {
-        app.on(route.method, route.path, (c) => mod.app.fetch(c.req.raw, c.env));
+        app.on(route.method, route.path, (c) => fnApp.fetch(c.req.raw, c.env));
         const methods = methodsByPath.get(route.path);
         if (!methods) {
           methodsByPath.set(route.path, [route.method]);
           // CORS preflights go to the function owning the path: its CORS middleware answers them.
-          if (corsEnabled) app.options(route.path, (c) => mod.app.fetch(c.req.raw, c.env));
+          if (corsEnabled) app.options(route.path, (c) => fnApp.fetch(c.req.raw, c.env));
         } else if (!methods.includes(route.method)) methods.push(route.method);
       }
     }
@@ -198,7 +209,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       return problemResponse(err, undefined);
     });
     root = app;
-    return { url, manifest, outbox, notes, stop: stopAll };
+    return { url, manifest, context, outbox, notes, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -1,10 +1,14 @@
 import { randomId } from "../crypto/random";
 import { wrongPassword } from "./delete-account";
-import type { AccountDeps } from "./deps";
-import { assertAcceptablePassword, passwordStamp, storeNewPassword } from "./new-password";
+import type { DepsOf } from "./deps";
+import { assertAcceptablePassword, NEW_PASSWORD_DEPS, passwordStamp, storeNewPassword } from "./new-password";
 import { type SessionTokens, startSession } from "./refresh-tokens";
 import { missingToken, type Principal } from "./sessions";
 import { openUser } from "./user-codec";
+
+/** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
+export const CHANGE_PASSWORD_DEPS = [...NEW_PASSWORD_DEPS, "hasher", "ring", "tokens"] as const;
+type ChangePasswordDeps = DepsOf<typeof CHANGE_PASSWORD_DEPS>;
 
 /**
  * Changes the caller's own password (OWASP Authentication Cheat Sheet: re-authenticate for
@@ -22,7 +26,7 @@ import { openUser } from "./user-codec";
  *   `unauthorized` (401) when the account no longer exists.
  */
 export async function changePassword(
-  deps: AccountDeps,
+  deps: ChangePasswordDeps,
   principal: Principal,
   currentPassword: string,
   newPassword: string,

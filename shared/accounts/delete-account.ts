@@ -1,7 +1,11 @@
 import { AuthError } from "../errors";
-import type { AccountDeps } from "./deps";
+import type { DepsOf } from "./deps";
 import { invalidateProfile, missingToken, type Principal, revokeAllSessions } from "./sessions";
 import { openUser } from "./user-codec";
+
+/** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
+export const DELETE_ACCOUNT_DEPS = ["hasher", "kv", "notifier", "nowMs", "ring", "store"] as const;
+type DeleteAccountDeps = DepsOf<typeof DELETE_ACCOUNT_DEPS>;
 
 /** 403 for a wrong current password on a sensitive action (re-authentication failed). */
 export const wrongPassword = () => new AuthError("incorrect_password");
@@ -15,7 +19,7 @@ export const wrongPassword = () => new AuthError("incorrect_password");
  * @throws AuthError `incorrect_password` (403), `unauthorized` (401) when the account is already gone.
  */
 export async function deleteAccount(
-  deps: AccountDeps,
+  deps: DeleteAccountDeps,
   principal: Principal,
   password: string,
   maxTokenLifetimeSeconds: number,

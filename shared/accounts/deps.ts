@@ -3,33 +3,9 @@ import type { PasswordHasher } from "../crypto/password";
 import type { AccessTokens } from "../crypto/tokens";
 import type { Notifier } from "../notifications/messages";
 import type { AuditRecorder } from "../observability/audit";
+import type { EmailBloom, LoginThrottlePort, PasswordPolicyPort } from "../ports/accounts";
 import type { Kv } from "../ports/kv";
 import type { UserStore } from "../ports/user-store";
-
-/** A Bloom filter over blind indexes (see `bloom-filter.ts`): may say "maybe" for absent items, never "no" for present ones. */
-export interface EmailBloom {
-  add(item: string): Promise<void>;
-  mightContain(item: string): Promise<boolean>;
-}
-
-/**
- * Password policy (NIST SP 800-63B + zxcvbn); see `password-policy.ts`. Asynchronous because the
- * zxcvbn dictionaries (~850 KB gzipped) load on first use, so functions that never set a password
- * never pay for them.
- */
-export interface PasswordPolicyPort {
-  check(password: string, context: string[]): Promise<{ ok: true } | { ok: false; reasons: string[] }>;
-}
-
-/** Per-account login throttle keyed by blind index; see `login-throttle.ts`. */
-export interface LoginThrottlePort {
-  check(
-    kind: string,
-    emailIndex: string,
-  ): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }>;
-  recordFailure(kind: string, emailIndex: string): Promise<void>;
-  reset(kind: string, emailIndex: string): Promise<void>;
-}
 
 /** Settings the account use-cases read (a slice of the configuration). Units in the names. */
 export interface AccountSettings {
@@ -80,3 +56,6 @@ export interface AccountDeps {
   /** Current time, epoch milliseconds. */
   nowMs(): number;
 }
+
+/** The named members of {@link AccountDeps}, e.g. `DepsOf<typeof LOGIN_DEPS>` for a use-case's list. */
+export type DepsOf<T extends readonly (keyof AccountDeps)[]> = Pick<AccountDeps, T[number]>;

@@ -1,9 +1,20 @@
 import { createOpaqueToken } from "../crypto/random";
 import type { UserRecord } from "../ports/user-store";
-import type { AccountDeps } from "./deps";
+import type { DepsOf } from "./deps";
 import { redisKeys } from "./keys";
 import { passwordStamp } from "./new-password";
 import { openUser } from "./user-codec";
+
+/** The dependencies {@link} this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
+export const PASSWORD_RESET_REQUEST_DEPS = [
+  "blindIndex",
+  "kv",
+  "notifier",
+  "ring",
+  "settings",
+  "store",
+] as const;
+type PasswordResetRequestDeps = DepsOf<typeof PASSWORD_RESET_REQUEST_DEPS>;
 
 /**
  * The least time a reset request takes, in milliseconds. The known-account path does more
@@ -39,7 +50,11 @@ export interface ResetTokenRecord {
  *
  * Never throws for an unknown or unusable address; only transport failures propagate (503/500).
  */
-export async function requestPasswordReset(deps: AccountDeps, kind: string, email: string): Promise<void> {
+export async function requestPasswordReset(
+  deps: PasswordResetRequestDeps,
+  kind: string,
+  email: string,
+): Promise<void> {
   const startedMs = performance.now();
   try {
     let emailIndex: string | null = null;
@@ -56,7 +71,7 @@ export async function requestPasswordReset(deps: AccountDeps, kind: string, emai
   }
 }
 
-async function mailResetLink(deps: AccountDeps, kind: string, user: UserRecord): Promise<void> {
+async function mailResetLink(deps: PasswordResetRequestDeps, kind: string, user: UserRecord): Promise<void> {
   const fresh = await deps.kv.set(redisKeys.resetCooldown(kind, user.id), "1", {
     nx: true,
     ttlSeconds: RESET_MAIL_COOLDOWN_SECONDS,

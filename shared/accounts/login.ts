@@ -1,7 +1,21 @@
 import { AuthError } from "../errors";
 import type { UserRecord } from "../ports/user-store";
-import type { AccountDeps } from "./deps";
+import type { DepsOf } from "./deps";
 import { type SessionTokens, startSession } from "./refresh-tokens";
+
+/** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
+export const LOGIN_DEPS = [
+  "blindIndex",
+  "emailBloom",
+  "hasher",
+  "kv",
+  "loginThrottle",
+  "nowMs",
+  "settings",
+  "store",
+  "tokens",
+] as const;
+type LoginDeps = DepsOf<typeof LOGIN_DEPS>;
 
 /**
  * A successful login: an access token (JWT), its lifetime in seconds, and the first refresh token
@@ -25,7 +39,7 @@ export const invalidCredentials = () => new AuthError("invalid_credentials");
  *   `password_too_long` (422).
  */
 export async function login(
-  deps: AccountDeps,
+  deps: LoginDeps,
   kind: string,
   email: string,
   password: string,

@@ -1,5 +1,9 @@
-import type { AccountDeps } from "./deps";
+import type { DepsOf } from "./deps";
 import { maxTokenLifetimeSeconds, type Principal, revokeAllSessions } from "./sessions";
+
+/** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
+export const LOGOUT_ALL_DEPS = ["kv", "nowMs", "settings"] as const;
+type LogoutAllDeps = DepsOf<typeof LOGOUT_ALL_DEPS>;
 
 /**
  * Logs the caller out everywhere ("log out of all devices"): stores the user's revoked-before
@@ -7,6 +11,6 @@ import { maxTokenLifetimeSeconds, type Principal, revokeAllSessions } from "./se
  * (`authenticate` compares access-token `iat`, `refresh.ts` compares refresh-token issue times).
  * A later login works: its tokens are issued after the mark (`issuedAtAfterRevocation`).
  */
-export async function logoutEverywhere(deps: AccountDeps, principal: Principal): Promise<void> {
+export async function logoutEverywhere(deps: LogoutAllDeps, principal: Principal): Promise<void> {
   await revokeAllSessions(deps, principal.kind, principal.userId, maxTokenLifetimeSeconds(deps.settings));
 }

@@ -5,10 +5,14 @@
 import { hashOpaqueToken } from "../crypto/random";
 import { AuthError } from "../errors";
 import type { UserRecord } from "../ports/user-store";
-import type { AccountDeps } from "./deps";
+import type { AccountDeps, DepsOf } from "./deps";
 import { invalidateProfile, maxTokenLifetimeSeconds, revokeAllSessions } from "./sessions";
 import { updateWithRetry } from "./update-with-retry";
 import type { UserProfile } from "./user-codec";
+
+/** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
+export const NEW_PASSWORD_DEPS = ["kv", "notifier", "nowMs", "passwordPolicy", "settings", "store"] as const;
+type NewPasswordDeps = DepsOf<typeof NEW_PASSWORD_DEPS>;
 
 /**
  * Checks a new password against the registration policy (NIST SP 800-63B length and byte cap,
@@ -54,7 +58,7 @@ export function passwordStamp(passwordHash: string): string {
  * @returns the updated record, or `null` when the account is gone or the stamp no longer matches.
  */
 export async function storeNewPassword(
-  deps: AccountDeps,
+  deps: NewPasswordDeps,
   kind: string,
   userId: string,
   passwordHash: string,

@@ -1,6 +1,10 @@
-import type { AccountDeps } from "./deps";
+import type { DepsOf } from "./deps";
 import { cacheProfile, missingToken, type Principal } from "./sessions";
 import { openUser, type UserProfile } from "./user-codec";
+
+/** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
+export const PROFILE_DEPS = ["kv", "ring", "settings", "store"] as const;
+type ProfileDeps = DepsOf<typeof PROFILE_DEPS>;
 
 /**
  * The caller's own profile. Uses the cached profile from {@link authenticate} when present (so an
@@ -10,7 +14,7 @@ import { openUser, type UserProfile } from "./user-codec";
  * @throws AuthError `unauthorized` (401) when the account no longer exists.
  */
 export async function getProfile(
-  deps: AccountDeps,
+  deps: ProfileDeps,
   principal: Principal,
   cached: UserProfile | null,
 ): Promise<UserProfile> {

@@ -1,5 +1,5 @@
 import { hashOpaqueToken } from "../crypto/random";
-import type { AccountDeps } from "./deps";
+import type { DepsOf } from "./deps";
 import { redisKeys } from "./keys";
 import {
   invalidGrant,
@@ -10,6 +10,10 @@ import {
   type SessionTokens,
   storeRefreshToken,
 } from "./refresh-tokens";
+
+/** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
+export const REFRESH_DEPS = ["audit", "kv", "nowMs", "ring", "settings", "tokens"] as const;
+type RefreshDeps = DepsOf<typeof REFRESH_DEPS>;
 
 /** What the rotation claim of a used token holds (sealed with the key ring). */
 interface UsedMark {
@@ -44,7 +48,7 @@ const usedAad = (kind: string, tokenHash: string) => `${kind}|refresh_successor|
  * @throws AuthError `invalid_grant` (401).
  */
 export async function refreshSession(
-  deps: AccountDeps,
+  deps: RefreshDeps,
   kind: string,
   refreshToken: string,
 ): Promise<SessionTokens> {
@@ -88,7 +92,7 @@ export async function refreshSession(
 
 /** Step 3 of {@link refreshSession}: the presented token was already used. */
 async function retryWithinGrace(
-  deps: AccountDeps,
+  deps: RefreshDeps,
   kind: string,
   hash: string,
   record: RefreshRecord,

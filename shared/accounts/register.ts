@@ -1,9 +1,24 @@
 import { createOpaqueToken, randomId } from "../crypto/random";
 import { AuthError } from "../errors";
 import type { UserRecord } from "../ports/user-store";
-import type { AccountDeps } from "./deps";
+import type { DepsOf } from "./deps";
 import { redisKeys } from "./keys";
 import { openUser, sealNewUser } from "./user-codec";
+
+/** The dependencies {@link} this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
+export const REGISTER_DEPS = [
+  "blindIndex",
+  "emailBloom",
+  "hasher",
+  "kv",
+  "notifier",
+  "nowMs",
+  "passwordPolicy",
+  "ring",
+  "settings",
+  "store",
+] as const;
+type RegisterDeps = DepsOf<typeof REGISTER_DEPS>;
 
 /** Validated registration input (the HTTP layer's zod schema guarantees shapes). */
 export interface RegisterInput {
@@ -40,7 +55,7 @@ export interface RegisterResult {
  * @throws AuthError `weak_password` / `password_too_long` / `invalid_email` (422).
  */
 export async function register(
-  deps: AccountDeps,
+  deps: RegisterDeps,
   kind: string,
   input: RegisterInput,
 ): Promise<RegisterResult> {
@@ -101,7 +116,7 @@ export async function register(
  * The token is random (256 bits) and stored only as its SHA-256 under the `verify_email` purpose.
  */
 export async function sendVerificationEmail(
-  deps: AccountDeps,
+  deps: RegisterDeps,
   kind: string,
   userId: string,
   email: string,
@@ -118,7 +133,7 @@ export async function sendVerificationEmail(
   );
 }
 
-async function notifySignupAttempt(deps: AccountDeps, kind: string, owner: UserRecord) {
+async function notifySignupAttempt(deps: RegisterDeps, kind: string, owner: UserRecord) {
   // Mailed to the address on record, never the one typed now. Deduplicated per owner per hour so
   // repeated attempts cannot be used to flood the owner's inbox.
   const profile = await openUser(deps.ring, kind, owner);

@@ -1,10 +1,14 @@
 import { hashOpaqueToken } from "../crypto/random";
 import { AuthError } from "../errors";
-import type { AccountDeps } from "./deps";
+import type { DepsOf } from "./deps";
 import type { ResetTokenRecord } from "./forgot-password";
 import { redisKeys } from "./keys";
-import { assertAcceptablePassword, passwordStamp, storeNewPassword } from "./new-password";
+import { assertAcceptablePassword, NEW_PASSWORD_DEPS, passwordStamp, storeNewPassword } from "./new-password";
 import { openUser } from "./user-codec";
+
+/** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
+export const RESET_PASSWORD_DEPS = [...NEW_PASSWORD_DEPS, "hasher", "loginThrottle", "ring"] as const;
+type ResetPasswordDeps = DepsOf<typeof RESET_PASSWORD_DEPS>;
 
 /** 400 for a reset link that is unknown, used, expired or outdated (one answer for all). */
 export const invalidResetLink = () =>
@@ -40,7 +44,7 @@ function parseRecord(raw: string | null): ResetTokenRecord | null {
  * @throws AuthError `invalid_or_expired_token` (400), `weak_password` / `password_too_long` (422).
  */
 export async function resetPassword(
-  deps: AccountDeps,
+  deps: ResetPasswordDeps,
   kind: string,
   token: string,
   newPassword: string,

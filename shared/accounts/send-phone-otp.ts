@@ -1,12 +1,16 @@
 import { hashOtp } from "../crypto/otp";
 import { randomId, randomOtp } from "../crypto/random";
 import { AuthError } from "../errors";
-import type { AccountDeps } from "./deps";
+import type { DepsOf } from "./deps";
 import { redisKeys } from "./keys";
 import { phoneTag } from "./otp-keys";
-import { getProfile } from "./profile";
+import { getProfile, PROFILE_DEPS } from "./profile";
 import type { Principal } from "./sessions";
 import type { UserProfile } from "./user-codec";
+
+/** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
+export const SEND_PHONE_OTP_DEPS = [...PROFILE_DEPS, "notifier", "otpKey"] as const;
+type SendPhoneOtpDeps = DepsOf<typeof SEND_PHONE_OTP_DEPS>;
 
 /** Lifetime of an SMS code, seconds (DESIGN.md §9: 5 minutes; the SMS text says so too). */
 export const OTP_TTL_SECONDS = 300;
@@ -48,7 +52,7 @@ export const otpPhoneAad = (kind: string, userId: string) => `${kind}|${userId}|
  * @throws AuthError `otp_cooldown` / `otp_daily_limit` (429), `unauthorized` (401) when the account is gone.
  */
 export async function sendPhoneOtp(
-  deps: AccountDeps,
+  deps: SendPhoneOtpDeps,
   principal: Principal,
   phone: string | null,
   cachedProfile: UserProfile | null,

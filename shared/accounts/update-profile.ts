@@ -1,8 +1,12 @@
 import type { UserPatch } from "../ports/user-store";
-import type { AccountDeps } from "./deps";
+import type { DepsOf } from "./deps";
 import { invalidateProfile, missingToken, type Principal } from "./sessions";
 import { updateWithRetry } from "./update-with-retry";
 import { openUser, sealChanges, type UserProfile } from "./user-codec";
+
+/** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
+export const UPDATE_PROFILE_DEPS = ["kv", "ring", "store"] as const;
+type UpdateProfileDeps = DepsOf<typeof UPDATE_PROFILE_DEPS>;
 
 /** Fields a user may change on their own profile. Phone is E.164, already normalised, with its derived country. */
 export interface ProfileChanges {
@@ -21,7 +25,7 @@ export interface ProfileChanges {
  * @throws AuthError `unauthorized` (401) when the account no longer exists.
  */
 export async function updateProfile(
-  deps: AccountDeps,
+  deps: UpdateProfileDeps,
   principal: Principal,
   changes: ProfileChanges,
 ): Promise<UserProfile> {

@@ -1,10 +1,14 @@
 import { hashOpaqueToken } from "../crypto/random";
 import { AuthError } from "../errors";
-import type { AccountDeps } from "./deps";
+import type { DepsOf } from "./deps";
 import { redisKeys } from "./keys";
 import { invalidateProfile } from "./sessions";
 import { updateWithRetry } from "./update-with-retry";
 import { openUser } from "./user-codec";
+
+/** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
+export const VERIFY_EMAIL_DEPS = ["kv", "notifier", "ring", "store"] as const;
+type VerifyEmailDeps = DepsOf<typeof VERIFY_EMAIL_DEPS>;
 
 /** 400 for a verification link that is unknown, used or expired (one answer for all three). */
 export const invalidVerificationLink = () =>
@@ -18,7 +22,7 @@ export const invalidVerificationLink = () =>
  * @throws AuthError `invalid_or_expired_token` (400).
  */
 export async function verifyEmail(
-  deps: AccountDeps,
+  deps: VerifyEmailDeps,
   kind: string,
   token: string,
 ): Promise<{ userId: string }> {

@@ -1,13 +1,17 @@
 import { verifyOtp } from "../crypto/otp";
 import { AuthError } from "../errors";
 import type { UserPatch } from "../ports/user-store";
-import type { AccountDeps } from "./deps";
+import type { DepsOf } from "./deps";
 import { redisKeys } from "./keys";
 import { parsePhone } from "./phone";
 import { OTP_MAX_ATTEMPTS, OTP_TTL_SECONDS, type OtpRecord, otpPhoneAad } from "./send-phone-otp";
 import { invalidateProfile, missingToken, type Principal } from "./sessions";
 import { updateWithRetry } from "./update-with-retry";
 import { openUser, sealChanges } from "./user-codec";
+
+/** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
+export const VERIFY_PHONE_OTP_DEPS = ["kv", "otpKey", "ring", "store"] as const;
+type VerifyPhoneOtpDeps = DepsOf<typeof VERIFY_PHONE_OTP_DEPS>;
 
 /** 400 for a wrong, expired, used-up or absent code (one answer for all: no oracle). */
 export const invalidOtp = () => new AuthError("invalid_otp");
@@ -41,7 +45,7 @@ function parseRecord(raw: string | null): OtpRecord | null {
  * @throws AuthError `invalid_otp` (400), `unauthorized` (401) when the account is gone.
  */
 export async function verifyPhoneOtp(
-  deps: AccountDeps,
+  deps: VerifyPhoneOtpDeps,
   principal: Principal,
   otp: string,
 ): Promise<{ phone: string }> {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "../errors";
-import { parseRateLimitOverrides, type RateLimitOverride } from "../http/rate-limit-policies";
+import { parseRateLimitOverrides, type RateLimitOverride } from "./rate-limits";
 import { parseUserKinds } from "./user-kinds";
 
 /**

@@ -1,14 +1,17 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AccountDeps } from "../accounts/deps";
 import { authenticate, type Principal } from "../accounts/sessions";
 import type { UserProfile } from "../accounts/user-codec";
-import { ACCOUNT_FUNCTION_AUDIT, outcomeOfStatus } from "../observability/audit";
-import type { Services } from "../services";
+import { rateLimitPolicies } from "../config/rate-limits";
+import { outcomeOfStatus } from "../observability/audit";
+import { problemResponsesFor } from "./account-schemas";
 import { type AppEnv, matchedRoutePattern } from "./app";
-import { defineFunction } from "./function-app";
+import { jsonOrForm } from "./body-type";
+import type { FunctionContext } from "./context";
+import { type EndpointSpec, routeProblemCodes } from "./endpoint";
+import { type CreateApp, defineFunction } from "./function-app";
 import { createRateLimits, type RateLimits } from "./rate-limit";
-import { type RateLimitPolicyName, rateLimitPolicies } from "./rate-limit-policies";
 
 /** Variables an authenticated account route can read. */
 export interface AuthVariables {
@@ -22,21 +25,35 @@ export interface AccountEnv {
   Variables: AppEnv["Variables"] & AuthVariables;
 }
 
-/** What an account function's routes are built with. */
+/** A route of an account endpoint before the kit adds what its spec implies. */
+export type AccountRouteConfig = Omit<RouteConfig, "path" | "tags" | "security" | "middleware"> & {
+  /** Path relative to `/{kind}`, e.g. `/login` (`/` for the kind's root). */
+  path: string;
+  /** Route-specific middleware, mounted before the spec's rate limit (e.g. a same-origin check). */
+  middleware?: MiddlewareHandler[];
+};
+
+/** What an account function's routes are built with, for one kind. */
 export interface AccountKit {
-  services: Services;
-  /** The use-cases' dependencies (built once per cold start). */
-  deps(): Promise<AccountDeps>;
+  ctx: FunctionContext;
+  kind: string;
   /**
-   * Middleware: a valid, unrevoked access token for `kind` (sets `principal`, `cachedProfile`,
-   * `userId`). It also counts the global per-address rate limit BEFORE checking the token (429
-   * `rate_limited` once exhausted, whatever the token), concurrently with the session lookup. With
-   * `policy`, it also starts the route's per-user limit as soon as the token verifies, beside the
-   * session MGET (one Redis round trip); mount `rateLimit(policy)` after it to enforce that verdict.
+   * The named members of the use-cases' dependencies (each built once per cold start, on first
+   * request), e.g. `kit.deps(...LOGIN_DEPS)`.
    */
-  requireAuth(kind: string, policy?: RateLimitPolicyName): MiddlewareHandler<AccountEnv>;
-  /** Middleware: the named rate-limit policy plus the global per-address limit. */
-  rateLimit(policy: RateLimitPolicyName): MiddlewareHandler<AppEnv>;
+  deps<K extends keyof AccountDeps>(...members: K[]): Promise<Pick<AccountDeps, K>>;
+  /**
+   * A route of this kind with what the spec implies: the path under `/{kind}`, the kind's tag, the
+   * bearer security requirement, the middleware in the one right order (global per-address limit
+   * and authentication, then the per-user or per-address policy) and the problem responses the
+   * route can answer (from its auth, limit and request shape, plus the spec's `errors`).
+   */
+  route<R extends AccountRouteConfig>(config: R): R & { getRoutingPath(): string };
+  /**
+   * The validated body of a JSON-or-form route, by its `Content-Type`.
+   * @throws AuthError `unsupported_media_type` (415) for any other type.
+   */
+  body<T>(c: Context, valid: { json(): T; form(): T }): T;
 }
 
 /** A validated input field of the request, if the route's validators produced it (after the handler ran). */
@@ -51,37 +68,130 @@ function validatedField(c: Context, field: string): unknown {
 }
 
 /**
- * Defines a function whose routes repeat for every user kind (DESIGN.md §3): `register` is called
- * once per kind in `USER_KINDS`, so routes are generated from one definition, never copied.
+ * Authentication for `kind`: a valid, unrevoked access token (sets `principal`, `cachedProfile`,
+ * `userId`). The global per-address rate limit is counted BEFORE the token is checked (so a flood
+ * of bad tokens is limited too), concurrently with the session lookup; the endpoint's per-user
+ * policy starts as soon as the token verifies, beside the session MGET (one Redis round trip), and
+ * the policy middleware mounted after this one enforces that verdict.
+ */
+function requireAuth(
+  ctx: FunctionContext,
+  limits: () => RateLimits,
+  kind: string,
+  spec: EndpointSpec,
+): MiddlewareHandler<AccountEnv> {
+  return async function authenticateBearer(c, next) {
+    const rateLimits = spec.rateLimit ? limits() : undefined;
+    // AccountEnv only adds variables to AppEnv; Hono's Context type is invariant in its env.
+    const appContext = c as unknown as Context<AppEnv>;
+    rateLimits?.startGlobalCheck(appContext);
+    const outcome = await ctx
+      .accountDeps("tokens", "kv", "ring")
+      .then((deps) =>
+        authenticate(deps, kind, c.req.header("authorization"), (claims) => {
+          if (!rateLimits || !spec.rateLimit) return;
+          c.set("userId", claims.sub);
+          rateLimits.startPolicyCheck(appContext, spec.rateLimit);
+        }),
+      )
+      .then(
+        (auth) => ({ ok: true as const, auth }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+    // An address over the global limit gets 429, whatever its token was.
+    await rateLimits?.enforceGlobalCheck(appContext);
+    if (!outcome.ok) {
+      c.set("userId", undefined); // a token that verified but was refused names nobody
+      throw outcome.error;
+    }
+    const { auth } = outcome;
+    c.set("principal", auth.principal);
+    c.set("cachedProfile", auth.cachedProfile);
+    c.set("userId", auth.principal.userId);
+    await next();
+  };
+}
+
+/**
+ * The audit middleware of an audited endpoint: each request that reached a route of a kind is
+ * recorded as `{action, outcome: from the response status, code: the problem code}`, its actor
+ * being the authenticated user, else the user the handler identified (`c.set("auditActor", id)`),
+ * else the blind index of the email the request named (validated input only), else nobody. A
+ * request refused by a rate limit is recorded as `rate_limited` instead (by the limiter). The write
+ * runs beside the rest of the response work (`waitUntil`, bounded) and never fails the request.
+ */
+function auditRequests(
+  ctx: FunctionContext,
+  audited: NonNullable<EndpointSpec["audit"]>,
+  refused: WeakSet<object>,
+): MiddlewareHandler<AppEnv> {
+  return async function audit(c, next) {
+    await next();
+    const kind = c.get("kind");
+    if (!kind || refused.has(c) || c.req.method === "OPTIONS" || matchedRoutePattern(c) === "unmatched")
+      return;
+    const known = c.get("userId") ?? c.get("auditActor");
+    const email = audited.emailField ? validatedField(c, audited.emailField) : undefined;
+    const record = async () => {
+      let actor: string | null = known ?? null;
+      if (!actor && typeof email === "string") {
+        try {
+          actor = `eidx_${(await ctx.accountDeps("blindIndex")).blindIndex(kind, email)}`;
+        } catch {
+          actor = null; // not an address: nobody to name
+        }
+      }
+      await ctx.audit().record({
+        kind,
+        action: audited.action,
+        outcome: outcomeOfStatus(c.res.status),
+        actor,
+        clientAddress: c.get("clientAddress"),
+        code: c.get("errorCode") ?? null,
+        requestId: c.get("requestId"),
+      });
+    };
+    c.get("waitUntil")(record());
+  };
+}
+
+/**
+ * `Cache-Control: no-store` on every account response that did not set its own (tokens and
+ * profile data must never be cached: RFC 6749 §5.1, OWASP), errors included.
+ */
+const noStore: MiddlewareHandler = async function noStore(c, next) {
+  await next();
+  if (!c.res.headers.has("Cache-Control")) c.res.headers.set("Cache-Control", "no-store");
+};
+
+/**
+ * Defines an account function from its spec (DESIGN.md §3): `register` is called once per kind
+ * in `USER_KINDS`, so routes are generated from one definition, never copied. What the spec says
+ * is applied here, in one place for every account endpoint: authentication and the rate-limit
+ * policy in the right order, the audit action, `Cache-Control: no-store`, and the documented
+ * problem responses.
  *
- * Auditing, in this one place for every account route: when the function is listed in
- * `ACCOUNT_FUNCTION_AUDIT`, each request that reached a route of a kind is recorded as
- * `{action, outcome: from the response status, code: the problem code}`, its actor being the
- * authenticated user, else the user the handler identified (`c.set("auditActor", id)`), else the
- * blind index of the email the request named (validated input only), else nobody. A request
- * refused by a rate limit is recorded as `rate_limited` (naming the policy) instead. The write runs
- * beside the rest of the response work (`waitUntil`, awaited before the response, bounded) and never
- * fails the request. Reads (the profile) are not audited, so the hot path pays nothing for it.
+ * @returns `createApp(ctx)`.
  */
 export function defineAccountFunction(
-  name: string,
-  register: (app: OpenAPIHono<AccountEnv>, kit: AccountKit, kind: string) => void,
-): OpenAPIHono<AppEnv> {
-  return defineFunction(name, (app, services) => {
-    const { config } = services;
+  spec: EndpointSpec,
+  register: (app: OpenAPIHono<AccountEnv>, kit: AccountKit) => void,
+): CreateApp {
+  return defineFunction(spec, (app, ctx) => {
+    const { config } = ctx;
     /** Requests a rate limit refused: audited as `rate_limited`, not as their route's action. */
     const refused = new WeakSet<object>();
     let built: RateLimits | undefined;
     const limits = () =>
       (built ??= createRateLimits({
-        redis: services.redis(),
+        redis: ctx.redis(),
         prefix: "",
         policies: rateLimitPolicies(config.rateLimits),
         timeoutMs: config.redis.timeoutMs,
         onRefused: (c, policyName) => {
           refused.add(c);
           c.get("waitUntil")(
-            services.audit().record({
+            ctx.audit().record({
               kind: c.get("kind") ?? null,
               action: "rate_limited",
               outcome: "failure",
@@ -93,75 +203,41 @@ export function defineAccountFunction(
           );
         },
       }));
-    const kit: AccountKit = {
-      services,
-      deps: () => services.accountDeps(),
-      requireAuth: (kind, policy) => async (c, next) => {
-        // The global per-address limit is counted before the token is checked (so a flood of bad
-        // tokens is limited too), concurrently with authentication's own Redis read.
-        const rateLimits = limits();
-        // AccountEnv only adds variables to AppEnv; Hono's Context type is invariant in its env.
-        const appContext = c as unknown as Context<AppEnv>;
-        rateLimits.startGlobalCheck(appContext);
-        const outcome = await services
-          .accountDeps()
-          .then((deps) =>
-            authenticate(deps, kind, c.req.header("authorization"), (claims) => {
-              if (!policy) return;
-              c.set("userId", claims.sub);
-              rateLimits.startPolicyCheck(appContext, policy);
-            }),
-          )
-          .then(
-            (auth) => ({ ok: true as const, auth }),
-            (error: unknown) => ({ ok: false as const, error }),
-          );
-        // An address over the global limit gets 429, whatever its token was.
-        await rateLimits.enforceGlobalCheck(appContext);
-        if (!outcome.ok) {
-          c.set("userId", undefined); // a token that verified but was refused names nobody
-          throw outcome.error;
+    if (spec.audit) app.use(auditRequests(ctx, spec.audit, refused));
+    app.use(noStore);
+    const policy = spec.rateLimit;
+    const limit: MiddlewareHandler<AppEnv> | undefined = policy
+      ? async function rateLimit(c, next) {
+          return limits().middleware(policy)(c, next);
         }
-        const { auth } = outcome;
-        c.set("principal", auth.principal);
-        c.set("cachedProfile", auth.cachedProfile);
-        c.set("userId", auth.principal.userId);
-        await next();
-      },
-      rateLimit: (policy) => async (c, next) => limits().middleware(policy)(c, next),
-    };
-    const audited = ACCOUNT_FUNCTION_AUDIT[name];
-    if (audited) {
-      app.use(async (c, next) => {
-        await next();
-        const kind = c.get("kind");
-        if (!kind || refused.has(c) || c.req.method === "OPTIONS" || matchedRoutePattern(c) === "unmatched")
-          return;
-        const known = c.get("userId") ?? c.get("auditActor");
-        const email = audited.emailField ? validatedField(c, audited.emailField) : undefined;
-        const record = async () => {
-          let actor: string | null = known ?? null;
-          if (!actor && typeof email === "string") {
-            try {
-              actor = `eidx_${(await services.accountDeps()).blindIndex(kind, email)}`;
-            } catch {
-              actor = null; // not an address: nobody to name
-            }
-          }
-          await services.audit().record({
-            kind,
-            action: audited.action,
-            outcome: outcomeOfStatus(c.res.status),
-            actor,
-            clientAddress: c.get("clientAddress"),
-            code: c.get("errorCode") ?? null,
-            requestId: c.get("requestId"),
+      : undefined;
+    for (const kind of config.userKinds) {
+      const auth = spec.auth === "bearer" ? requireAuth(ctx, limits, kind, spec) : undefined;
+      const kit: AccountKit = {
+        ctx,
+        kind,
+        deps: (...members) => ctx.accountDeps(...members),
+        route: (route) => {
+          const { path, middleware = [], responses, ...rest } = route;
+          const request = route.request ?? {};
+          const codes = routeProblemCodes(spec, {
+            body: request.body !== undefined,
+            query: request.query !== undefined,
           });
-        };
-        c.get("waitUntil")(record());
-      });
+          return createRoute({
+            ...rest,
+            path: `/${kind}${path}`,
+            tags: [kind],
+            ...(auth ? { security: [{ bearerAuth: [] }] } : {}),
+            middleware: [...(auth ? [auth] : []), ...middleware, ...(limit ? [limit] : [])],
+            responses: { ...problemResponsesFor(codes), ...responses },
+          }) as never;
+        },
+        body: (c, valid) =>
+          jsonOrForm(c.req.header("content-type")) === "json" ? valid.json() : valid.form(),
+      };
+      register(app as unknown as OpenAPIHono<AccountEnv>, kit);
     }
-    for (const kind of config.userKinds) register(app as unknown as OpenAPIHono<AccountEnv>, kit, kind);
   });
 }
 

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { ERRORS, type ErrorCode } from "../errors";
 
 /**
  * Request and response schemas of the account API: one definition validates requests and
@@ -150,17 +151,41 @@ export const ProblemSchema = z
   })
   .openapi("Problem", { description: "RFC 9457 problem details (`application/problem+json`)" });
 
+/**
+ * The error responses of a route that can answer `codes`, as OpenAPI response objects: one per
+ * status (from the error catalogue), whose description names the codes and whose `x-problem-codes`
+ * lists them, so clients see exactly which `code` values each route may return.
+ */
+export function problemResponsesFor(codes: readonly ErrorCode[]) {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    const { status } = ERRORS[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses = problemResponses(...byStatus.keys());
+  for (const [status, list] of byStatus) {
+    const response = responses[status];
+    if (!response) continue;
+    response.description = `${response.description}: ${list.map((c) => `\`${c}\``).join(", ")}`;
+    response["x-problem-codes"] = list;
+  }
+  return responses;
+}
+
 /** The standard error responses of a route, as OpenAPI response objects. */
 export function problemResponses(...statuses: number[]) {
   const described: Record<number, string> = {
     400: "Malformed request",
     401: "Missing, invalid or revoked credentials",
     403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
     409: "Conflict",
     413: "Body too large",
     415: "Unsupported media type",
     422: "Validation failed",
     429: "Rate limited",
+    500: "Internal error",
     503: "A dependency is unavailable",
   };
   // The headers clients act on: when to retry (RFC 9110 §10.2.3) and how to authenticate (RFC 6750 §3).
@@ -175,14 +200,22 @@ export function problemResponses(...statuses: number[]) {
     429: retryAfter,
     503: retryAfter,
   };
-  return Object.fromEntries(
-    statuses.map((s) => [
-      s,
-      {
-        description: described[s] ?? "Error",
-        ...(headers[s] ? { headers: headers[s] } : {}),
-        content: { "application/problem+json": { schema: ProblemSchema } },
-      },
-    ]),
-  );
+  const responses: Record<number, ProblemResponseObject> = {};
+  for (const s of statuses) {
+    responses[s] = {
+      description: described[s] ?? "Error",
+      ...(headers[s] ? { headers: headers[s] } : {}),
+      content: { "application/problem+json": { schema: ProblemSchema } },
+    };
+  }
+  return responses;
+}
+
+/** One problem response of a route, as an OpenAPI response object. */
+export interface ProblemResponseObject {
+  description: string;
+  headers?: Record<string, { description: string; schema: { type: "integer" | "string" } }>;
+  content: { "application/problem+json": { schema: typeof ProblemSchema } };
+  /** The catalogue codes this response may carry (an OpenAPI specification extension). */
+  "x-problem-codes"?: ErrorCode[];
 }

@@ -1,32 +1,53 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { type Config, parseConfig } from "../config/schema";
-import { createLogger } from "../observability/logger";
+import { createLogger, type Logger } from "../observability/logger";
 import { type AppEnv, createFunctionApp } from "./app";
+import type { EndpointSpec } from "./endpoint";
+import type { CreateApp } from "./function-app";
 
 /**
- * Builds an `edge` function's app (DESIGN.md §2): the same cross-cutting app as every function,
- * but without the services container, so nothing Node-only (drivers, native Argon2, twilio) is
- * reachable from it and it bundles for any Web-standard runtime. The environment comes from
- * `process.env` where the runtime has one (Lambda, Node), else from `globalThis.__ENV__`.
- *
- * @throws ConfigError at cold start when the environment is invalid.
+ * What an `edge` function is built from: configuration and a logger only. No adapter context, so
+ * nothing Node-only (drivers, native Argon2, twilio) is reachable from an edge function and it
+ * bundles for any Web-standard runtime (DESIGN.md §2).
  */
-export function defineEdgeFunction(
-  name: string,
-  register: (app: OpenAPIHono<AppEnv>, config: Config) => void,
-): OpenAPIHono<AppEnv> {
+export interface EdgeContext {
+  config: Config;
+  log: Logger;
+}
+
+/**
+ * The default context of an edge function, from `process.env` where the runtime has one (Lambda,
+ * Node), else from `globalThis.__ENV__` (set by a Workers-style entry before the first request).
+ * @throws ConfigError when the environment is invalid.
+ */
+export function edgeContext(): EdgeContext {
   const g = globalThis as {
     process?: { env?: Record<string, string | undefined> };
     __ENV__?: Record<string, string>;
   };
   const config = parseConfig(g.process?.env ?? g.__ENV__ ?? {});
-  const app = createFunctionApp({
-    name,
-    bodyLimitBytes: config.http.bodyLimitBytes,
-    trustedProxyCount: config.http.trustedProxyCount,
-    corsOrigins: config.http.corsOrigins,
-    logger: createLogger({ level: config.logLevel }),
-  });
-  register(app, config);
-  return app;
+  return { config, log: createLogger({ level: config.logLevel }) };
+}
+
+/**
+ * Defines an `edge` function's app factory: the same cross-cutting app as every function, built
+ * from an {@link EdgeContext}.
+ * @returns `createApp(ctx)`.
+ */
+export function defineEdgeFunction(
+  spec: Pick<EndpointSpec, "name">,
+  register: (app: OpenAPIHono<AppEnv>, ctx: EdgeContext) => void,
+): CreateApp<EdgeContext> {
+  return (ctx) => {
+    const { config } = ctx;
+    const app = createFunctionApp({
+      name: spec.name,
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      trustedProxyCount: config.http.trustedProxyCount,
+      corsOrigins: config.http.corsOrigins,
+      logger: ctx.log,
+    });
+    register(app, ctx);
+    return app;
+  };
 }

@@ -1,31 +1,57 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { getServices, type Services } from "../services";
 import { type AppEnv, createFunctionApp } from "./app";
+import type { FunctionContext } from "./context";
+import type { EndpointSpec } from "./endpoint";
+
+/** Builds a function's Hono app from a context: what every function module exports as `createApp`. */
+export type CreateApp<C = FunctionContext> = (ctx: C) => OpenAPIHono<AppEnv>;
 
 /**
- * Builds a deployed function's app from the process configuration: the shared cross-cutting app
- * ({@link createFunctionApp}) plus the routes `register` adds. Called once at module load (cold start).
- * Route handlers reach adapters through the `services` passed in; adapters connect lazily. Every
- * request is counted in the cross-instance metrics (`services.metrics()`, Redis on first use).
+ * Defines a function's app factory: the shared cross-cutting app ({@link createFunctionApp}:
+ * request id, logger, security headers, CORS, body limit, client address, problem+json errors,
+ * request metrics) plus the routes `register` adds. Nothing connects while the app is built;
+ * route handlers reach adapters through `ctx`, whose members are built on first use.
  *
- * @param name the function's manifest name (logged on every line).
- * @throws ConfigError when the environment is invalid — at cold start, loudly.
+ * @param spec the endpoint spec (its `name` is written on every log line).
+ * @returns `createApp(ctx)`; every call builds an independent app.
  */
 export function defineFunction(
-  name: string,
-  register: (app: OpenAPIHono<AppEnv>, services: Services) => void,
-): OpenAPIHono<AppEnv> {
-  const services = getServices();
-  const { config } = services;
-  const app = createFunctionApp({
-    name,
-    bodyLimitBytes: config.http.bodyLimitBytes,
-    trustedProxyCount: config.http.trustedProxyCount,
-    corsOrigins: config.http.corsOrigins,
-    logger: services.log,
-    userKinds: config.userKinds,
-    metrics: services.metrics(),
+  spec: Pick<EndpointSpec, "name">,
+  register: (app: OpenAPIHono<AppEnv>, ctx: FunctionContext) => void,
+): CreateApp {
+  return (ctx) => {
+    const { config } = ctx;
+    const app = createFunctionApp({
+      name: spec.name,
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      trustedProxyCount: config.http.trustedProxyCount,
+      corsOrigins: config.http.corsOrigins,
+      logger: ctx.log,
+      userKinds: config.userKinds,
+      metrics: ctx.metrics(),
+    });
+    register(app, ctx);
+    return app;
+  };
+}
+
+/**
+ * An app built on first use: what a function module exports as `app`. Importing a function module
+ * (the local runtime, the OpenAPI generator, a test building `createApp(testContext)`) then never
+ * parses the process environment; on Lambda the app is built by the first invocation of the cold
+ * start (`handle(app)` reads `app.fetch` per invocation), with the same loud `ConfigError` when
+ * the environment is invalid.
+ *
+ * @param build e.g. `() => createApp(defaultContext())`; called once, on the first property access.
+ */
+export function lazyApp<A extends object>(build: () => A): A {
+  let built: A | undefined;
+  const real = (): A => {
+    built ??= build();
+    return built;
+  };
+  return new Proxy({} as A, {
+    get: (_target, property) => Reflect.get(real(), property),
+    has: (_target, property) => Reflect.has(real(), property),
   });
-  register(app, services);
-  return app;
 }

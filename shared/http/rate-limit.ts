@@ -1,18 +1,18 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis";
 import type { Context, MiddlewareHandler } from "hono";
-import { AuthError } from "../errors";
-import { errorFields } from "../observability/logger";
-import type { AppEnv } from "./app";
-import { rateLimitSubject } from "./client-address";
-import { problems } from "./problem";
 import {
   GLOBAL_POLICY_NAME,
   RATE_LIMIT_POLICIES,
   type RateLimitPolicy,
   type RateLimitPolicyName,
   type RateLimitPolicySet,
-} from "./rate-limit-policies";
+} from "../config/rate-limits";
+import { AuthError } from "../errors";
+import { errorFields } from "../observability/logger";
+import type { AppEnv } from "./app";
+import { rateLimitSubject } from "./client-address";
+import { problems } from "./problem";
 
 /** Options of {@link createRateLimits}. */
 export interface RateLimitsOptions {

@@ -3,14 +3,13 @@
  * `notify-sms`: verify the QStash signature, open the sealed notification, send it at most once,
  * and answer with the status that tells QStash whether to retry (any non-2xx is retried).
  */
-import type { SignatureVerifier } from "../adapters/qstash-receiver";
 import type { KeyRing } from "../crypto/envelope";
 import { ERRORS, type ErrorCode } from "../errors";
 import { PROBLEM_CONTENT_TYPE, problemBody } from "../http/problem";
 import type { AuditRecorder } from "../observability/audit";
 import { errorFields, type Logger } from "../observability/logger";
 import type { Kv } from "../ports/kv";
-import type { SendResult } from "../ports/notifications";
+import type { SendResult, SignatureVerifier } from "../ports/notifications";
 import { type Notification, openNotification } from "./messages";
 
 /** How long a "sent" mark keeps a redelivery or replay of the same notification id from sending again, seconds (7 days). */

@@ -1,11 +1,9 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
-import { createSignatureVerifier, type SignatureVerifier } from "../adapters/qstash-receiver";
 import type { Config } from "../config/schema";
 import { ConfigError } from "../errors";
-import type { AppEnv } from "../http/app";
-import { defineFunction } from "../http/function-app";
-import type { QueueTopic, SendResult } from "../ports/notifications";
-import type { Services } from "../services";
+import type { FunctionContext } from "../http/context";
+import type { EndpointSpec } from "../http/endpoint";
+import { type CreateApp, defineFunction } from "../http/function-app";
+import type { QueueTopic, SendResult, SignatureVerifier } from "../ports/notifications";
 import { consumeDelivery, deliveryResponse } from "./consume";
 import type { Notification } from "./messages";
 
@@ -17,8 +15,6 @@ export type NotificationSender<M extends Notification> = (
 
 /** Options of {@link defineDeliveryFunction}. */
 export interface DeliveryFunctionOptions<M extends Notification> {
-  /** Manifest name written on every log line, e.g. `notify-email`. */
-  name: string;
   /** The queue topic it consumes; the route is `POST /jobs/<topic>`. */
   topic: QueueTopic;
   /** Which notifications it delivers (narrows the type for `createSender`). */
@@ -33,7 +29,12 @@ export interface DeliveryFunctionOptions<M extends Notification> {
    * provider SDK is loaded only when there is something to send). Import the SDK adapter
    * dynamically inside it to keep it out of every other function.
    */
-  createSender(services: Services): Promise<NotificationSender<M>>;
+  createSender(ctx: FunctionContext): Promise<NotificationSender<M>>;
+  /**
+   * Builds the QStash signature verifier from the signing keys (the adapter, imported by the
+   * function module: this module never imports one).
+   */
+  createVerifier(keys: { currentSigningKey: string; nextSigningKey: string }): Promise<SignatureVerifier>;
 }
 
 /** Memoises an async factory; a rejection is forgotten so the next call tries again. */
@@ -60,13 +61,15 @@ function lazy<T>(make: () => Promise<T>): () => Promise<T> {
  * and every delivery then answers 500 (QStash retries, then dead-letters) until it is fixed. In
  * production `shared/config` already refuses to start without them.
  *
- * @throws ConfigError at cold start when the environment is invalid (via {@link defineFunction}).
+ * @returns `createApp(ctx)`.
  */
 export function defineDeliveryFunction<M extends Notification>(
+  spec: Pick<EndpointSpec, "name">,
   options: DeliveryFunctionOptions<M>,
-): OpenAPIHono<AppEnv> {
-  return defineFunction(options.name, (app, services) => {
-    const { config } = services;
+): CreateApp {
+  return defineFunction(spec, (app, ctx) => {
+    const { config } = ctx;
+    const name = spec.name;
     const url = `${config.appUrl}/jobs/${options.topic}`;
     const missingSigning = [
       ...(config.qstash.currentSigningKey ? [] : ["QSTASH_CURRENT_SIGNING_KEY"]),
@@ -74,11 +77,11 @@ export function defineDeliveryFunction<M extends Notification>(
     ];
     const missingProvider = options.missingProviderConfig(config);
     const notConfigured = (names: string[]) =>
-      new ConfigError(names.map((n) => `${n}: required by ${options.name} (not set)`));
+      new ConfigError(names.map((n) => `${n}: required by ${name} (not set)`));
     if (missingSigning.length + missingProvider.length > 0) {
-      services.log.error(`${options.name} cannot deliver: configuration missing`, {
+      ctx.log.error(`${name} cannot deliver: configuration missing`, {
         event: "config_error",
-        function: options.name,
+        function: name,
         code: "provider_not_configured",
         reason: [...missingSigning, ...missingProvider].join(","),
       });
@@ -86,14 +89,14 @@ export function defineDeliveryFunction<M extends Notification>(
 
     const verifier = lazy(async (): Promise<SignatureVerifier> => {
       if (missingSigning.length > 0) throw notConfigured(missingSigning);
-      return createSignatureVerifier({
+      return options.createVerifier({
         currentSigningKey: config.qstash.currentSigningKey ?? "",
         nextSigningKey: config.qstash.nextSigningKey ?? "",
       });
     });
     const sender = lazy(async () => {
       if (missingProvider.length > 0) throw notConfigured(missingProvider);
-      return options.createSender(services);
+      return options.createSender(ctx);
     });
 
     app.post(`/jobs/${options.topic}`, async (c) => {
@@ -102,12 +105,12 @@ export function defineDeliveryFunction<M extends Notification>(
       const result = await consumeDelivery(
         {
           verifier: await verifier(),
-          kv: services.kv(),
-          ring: await services.keyRing(),
+          kv: ctx.kv(),
+          ring: await ctx.keyRing(),
           accepts: options.accepts,
           send: async (message, id) => (await sender())(message, id),
           log: c.get("log"),
-          audit: services.audit(),
+          audit: ctx.audit(),
         },
         {
           signature: c.req.header("upstash-signature"),

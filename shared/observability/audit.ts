@@ -6,7 +6,7 @@
  *
  * Where events come from:
  * - account routes: one generic place, the account function kit (`shared/http/account-function.ts`),
- *   records `{action: ACCOUNT_FUNCTION_AUDIT[function], outcome: from the status}` for every
+ *   records `{action: the endpoint spec's audit action, outcome: from the status}` for every
  *   request of an audited function;
  * - what the HTTP layer cannot see: refresh-token reuse (`shared/accounts/refresh.ts`), a
  *   rate-limit refusal (the `onRefused` hook of `shared/http/rate-limit.ts`), a rejected QStash
@@ -71,28 +71,6 @@ export function auditEventName(action: AuditAction, outcome: AuditOutcome): stri
 export function outcomeOfStatus(status: number): AuditOutcome {
   return status >= 500 ? "error" : status >= 400 ? "failure" : "success";
 }
-
-/**
- * What each account function's requests are audited as (by manifest function name), and which
- * validated input field holds the email that names the actor when no user is authenticated. A
- * function missing here is not audited (`profile`, `reset-password-form`: reads).
- */
-export const ACCOUNT_FUNCTION_AUDIT: Readonly<Record<string, { action: AuditAction; emailField?: string }>> =
-  {
-    create: { action: "register", emailField: "email" },
-    verify: { action: "verify_email" },
-    login: { action: "login", emailField: "username" },
-    logout: { action: "logout" },
-    "logout-all": { action: "logout_all" },
-    token: { action: "token_refresh" },
-    "forget-password": { action: "password_reset_request", emailField: "email" },
-    "reset-password": { action: "password_reset" },
-    "change-password": { action: "password_change" },
-    "otp-phone": { action: "otp_send" },
-    "verify-otp-phone": { action: "otp_verify" },
-    update: { action: "profile_update" },
-    delete: { action: "account_delete" },
-  };
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 

@@ -3,10 +3,29 @@
  * filters' fill, queue reachability, key ring status and the build. Never key material, never
  * PII: key ids and counts, bit counts, latencies and error class names only.
  */
-import { createBloomFilter } from "../accounts/bloom-filter";
-import { redisKeys } from "../accounts/keys";
-import type { Services } from "../services";
+import type { Config } from "../config/schema";
+import type { KeyRing } from "../crypto/envelope";
 import { type ProbeResult, pingQstash, probeDependency } from "./health-probes";
+
+/** What the report reads: the configuration and one probe per dependency. */
+export interface DetailedHealthProbes {
+  config: Pick<Config, "bloom" | "qstash" | "userKinds">;
+  /** Rejects when the user store does not answer. */
+  pingStore(): Promise<void>;
+  /** Rejects when Redis does not answer. */
+  pingRedis(): Promise<void>;
+  keyRing(): Promise<Pick<KeyRing, "activeKeyId" | "keyIds">>;
+  /** A kind's email Bloom filter: its sizing and a reading of its bitmap (one Redis command). */
+  emailBloom(kind: string): {
+    parameters: { bits: number; hashes: number };
+    stats(): Promise<{
+      setBits: number | null;
+      fill: number | null;
+      estimatedFalsePositiveRate: number | null;
+      estimatedItems: number | null;
+    }>;
+  };
+}
 
 /** One dependency as reported. */
 export interface DependencyReport {
@@ -58,17 +77,12 @@ const finite = (n: number | null) => (n !== null && Number.isFinite(n) ? n : nul
  * `pingQstash`): it proves both that QStash answers and that it accepts the token.
  */
 export async function collectDetailedHealth(
-  services: Services,
+  probes: DetailedHealthProbes,
   build: { version: string; buildSha: string | null },
 ): Promise<DetailedHealthReport> {
-  const { config } = services;
-  const kv = services.kv();
+  const { config } = probes;
   const bloomOf = async (kind: string): Promise<[string, BloomReport]> => {
-    const filter = createBloomFilter(kv, {
-      key: redisKeys.emailBloom(kind),
-      capacity: config.bloom.capacity,
-      falsePositiveRate: config.bloom.falsePositiveRate,
-    });
+    const filter = probes.emailBloom(kind);
     const base = {
       capacity: config.bloom.capacity,
       target_false_positive_rate: config.bloom.falsePositiveRate,
@@ -98,11 +112,11 @@ export async function collectDetailedHealth(
     }
   };
   const [database, redis, queue, blooms, ring] = await Promise.all([
-    probeDependency(async () => (await services.store()).ping()),
-    probeDependency(() => kv.ping()),
+    probeDependency(() => probes.pingStore()),
+    probeDependency(() => probes.pingRedis()),
     probeDependency(() => pingQstash({ baseUrl: config.qstash.url, token: config.qstash.token })),
     Promise.all(config.userKinds.map(bloomOf)),
-    services.keyRing(),
+    probes.keyRing(),
   ]);
   const dependencies = { database: report(database), redis: report(redis), queue: report(queue) };
   const healthy = Object.values(dependencies).every((d) => d.status === "healthy");

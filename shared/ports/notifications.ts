@@ -52,3 +52,22 @@ export interface OutgoingSms {
 export interface Sms {
   send(sms: OutgoingSms): Promise<SendResult>;
 }
+
+/** Input of {@link SignatureVerifier.verify}. */
+export interface QstashDeliveryToVerify {
+  /** The `Upstash-Signature` header; `undefined` when absent. */
+  signature: string | undefined;
+  /** The request body exactly as received (not re-serialised): its SHA-256 is signed. */
+  rawBody: string;
+  /**
+   * The configured public URL of this function (what the message was published to), never the URL
+   * the platform reports: behind a Lambda function URL `c.req.url` names the lambda-url host.
+   */
+  url: string;
+}
+
+/** Verifies QStash delivery signatures. */
+export interface SignatureVerifier {
+  /** `true` only for a valid, unexpired signature over this body and URL; never throws for bad input. */
+  verify(delivery: QstashDeliveryToVerify): Promise<boolean>;
+}

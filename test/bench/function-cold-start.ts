@@ -44,7 +44,7 @@ function medianMs(args: string[]): number {
 
 const baseline = medianMs(["-e", ""]);
 const rows: string[][] = [];
-for (const fn of buildManifest(["User1", "User2"])) {
+for (const fn of await buildManifest(["User1", "User2"])) {
   const file = join(out, `${fn.name}.mjs`);
   await build({
     entryPoints: [join(root, `${fn.module}.ts`)],

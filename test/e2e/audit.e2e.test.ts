@@ -2,7 +2,6 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../../shared/ports/audit";
-import { getServices } from "../../shared/services";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
 import { apiClient, startTestServer, type TestServer } from "../helpers/local-server";
 
@@ -37,7 +36,7 @@ const user = {
   password: PASSWORD,
 };
 
-const auditLog = () => getServices().auditLog();
+const auditLog = () => server.context.auditLog();
 const pick = ({ action, outcome, code }: AuditEvent) => ({ action, outcome, code });
 
 describe("audit events of an account's life", () => {
@@ -50,7 +49,7 @@ describe("audit events of an account's life", () => {
     const created = await api.request("POST", "/User1/create", { json: user });
     expect(created.status, created.text).toBe(201);
     userId = created.json.id as string;
-    emailActor = `eidx_${(await getServices().accountDeps()).blindIndex("User1", user.email)}`;
+    emailActor = `eidx_${(await server.context.accountDeps("blindIndex")).blindIndex("User1", user.email)}`;
     const mail = await server.waitForEmail(user.email, (e) =>
       e.links.some((l) => l.includes("/verify?token=")),
     );
@@ -214,7 +213,7 @@ describe("audit events outside the account routes", () => {
 describe("audit retention and failures", () => {
   it("purges events older than a cut-off through the port", async () => {
     const log = await auditLog();
-    const actor = `eidx_${(await getServices().accountDeps()).blindIndex("User1", user.email)}`;
+    const actor = `eidx_${(await server.context.accountDeps("blindIndex")).blindIndex("User1", user.email)}`;
     expect((await log.listForActor("User1", actor, 100)).length).toBeGreaterThan(0);
     expect(await log.purgeOlderThan(Date.now() + 1)).toBeGreaterThan(0);
     expect(await log.listForActor("User1", actor, 100)).toEqual([]);

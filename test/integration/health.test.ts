@@ -1,27 +1,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { resetConfig } from "../../shared/config/schema";
-import { setServices } from "../../shared/services";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../functions/health";
+import { parseConfig } from "../../shared/config/schema";
+import { createContext } from "../../shared/wiring/context";
 import { testEnv } from "../helpers/env";
 import { startTestRedis, type TestRedis } from "../helpers/redis";
 
-/** Loads a fresh copy of the health function under `env` (it parses configuration at cold start). */
+/** The health function's app built from a context of its own under `env` (a cold start). */
 async function healthApp(env: Record<string, string>) {
-  for (const name of [
-    "MONGO_URL",
-    "REDIS_URL",
-    "UPSTASH_REDIS_REST_URL",
-    "UPSTASH_REDIS_REST_TOKEN",
-    "SQLITE_PATH",
-  ])
-    delete process.env[name];
-  Object.assign(process.env, testEnv(env));
-  resetConfig();
-  setServices(undefined);
-  vi.resetModules();
-  return (await import("../../functions/health")).app;
+  return createApp(createContext(parseConfig(testEnv(env))));
 }
 
 describe("GET /health", () => {

@@ -8,17 +8,19 @@ import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import { request } from "node:http";
 import { base64url, SignJWT } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { createApp as createEmailApp } from "../../functions/notify-email";
+import { createApp as createSmsApp } from "../../functions/notify-sms";
 import { type RunningProviderCapture, startProviderCapture } from "../../infra/local/provider-capture";
 import { type RunningQstashEmulator, startQstashEmulator } from "../../infra/local/qstash-emulator";
 import { type LocalAppServer, serveAppLocally } from "../../infra/local/serve-app";
 import { createQstashQueue } from "../../shared/adapters/qstash-queue";
-import { getConfig, resetConfig } from "../../shared/config/schema";
+import { parseConfig } from "../../shared/config/schema";
 import { createKeyRing, type KeyRing } from "../../shared/crypto/envelope";
 import { createNotifier, type Notification, type Notifier } from "../../shared/notifications/messages";
 import { renderSms } from "../../shared/notifications/templates";
 import { createLogger } from "../../shared/observability/logger";
 import type { Queue, QueueMessage } from "../../shared/ports/notifications";
-import { createServices, setServices } from "../../shared/services";
+import { createContext } from "../../shared/wiring/context";
 import { testEnv } from "../helpers/env";
 import { startTestRedis, type TestRedis } from "../helpers/redis";
 
@@ -155,17 +157,16 @@ beforeAll(async () => {
       TWILIO_BASE_URL: capture.url,
     }),
   );
-  resetConfig();
-  const config = getConfig();
+  const config = parseConfig(process.env);
   // The functions' real services, with the log captured so it can be scanned.
   const log = createLogger({
     level: "debug",
     destination: { write: (line: string) => void logLines.push(line) },
   });
-  setServices({ ...createServices(config), log });
-  const email = await import("../../functions/notify-email");
-  const sms = await import("../../functions/notify-sms");
-  route = (req) => (new URL(req.url).pathname === "/jobs/sms" ? sms.app.fetch(req) : email.app.fetch(req));
+  const context = createContext(config, { log });
+  const email = createEmailApp(context);
+  const sms = createSmsApp(context);
+  route = (req) => (new URL(req.url).pathname === "/jobs/sms" ? sms.fetch(req) : email.fetch(req));
 
   ring = await createKeyRing(config.encryption);
   const queue = createQstashQueue({
@@ -189,8 +190,6 @@ afterAll(async () => {
   await server?.close();
   await capture?.close();
   await redis?.stop();
-  setServices(undefined);
-  resetConfig();
 });
 
 beforeEach(() => {
@@ -298,12 +297,8 @@ describe("notify-email without provider credentials", () => {
     const saved = process.env.RESEND_API_KEY;
     delete process.env.RESEND_API_KEY;
     try {
-      // A fresh module graph = a fresh cold start with this environment.
-      vi.resetModules();
-      const services = await import("../../shared/services");
-      const schema = await import("../../shared/config/schema");
-      services.setServices({ ...services.createServices(schema.getConfig()), log: captureLog() });
-      const { app } = await import("../../functions/notify-email");
+      // A fresh context = a fresh cold start with this environment.
+      const app = createEmailApp(createContext(parseConfig(process.env), { log: captureLog() }));
       expect(logged()).toContainEqual(
         expect.objectContaining({
           level: "error",

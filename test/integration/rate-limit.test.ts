@@ -4,14 +4,14 @@ import type { Redis } from "@upstash/redis";
 import type { MiddlewareHandler } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUpstashRedis } from "../../shared/adapters/upstash-kv";
-import { parseConfig } from "../../shared/config/schema";
-import { type AppEnv, createFunctionApp } from "../../shared/http/app";
-import { createRateLimits } from "../../shared/http/rate-limit";
 import {
   type RateLimitOverride,
   type RateLimitPolicySet,
   rateLimitPolicies,
-} from "../../shared/http/rate-limit-policies";
+} from "../../shared/config/rate-limits";
+import { parseConfig } from "../../shared/config/schema";
+import { type AppEnv, createFunctionApp } from "../../shared/http/app";
+import { createRateLimits } from "../../shared/http/rate-limit";
 import { createLogger, type Logger } from "../../shared/observability/logger";
 import { createTestUpstashClient, startTestRedis, type TestRedis } from "../helpers/redis";
 

@@ -3,10 +3,11 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type { Hono } from "hono";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createApp as createDocsApp } from "../../functions/docs";
 import { buildManifest } from "../../infra/functions";
 import { DOCS_ASSETS, DOCS_UIS, type DocsUi } from "../../shared/http/docs-assets";
 import { docsPageCsp, locatePackageFile } from "../../shared/http/docs-site";
-import { testEnv } from "../helpers/env";
+import { testContext } from "../helpers/context";
 
 /**
  * The docs function over its Hono app (no server): pages with their CSP, assets from npm packages
@@ -16,15 +17,12 @@ const root = join(import.meta.dirname, "../..");
 let app: Hono;
 
 beforeAll(async () => {
-  Object.assign(
-    process.env,
-    testEnv({
-      UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9",
-      UPSTASH_REDIS_REST_TOKEN: "t",
-      APP_URL: "https://api.example.com",
-    }),
-  );
-  app = (await import("../../functions/docs")).app as unknown as Hono;
+  const context = testContext({
+    UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9",
+    UPSTASH_REDIS_REST_TOKEN: "t",
+    APP_URL: "https://api.example.com",
+  });
+  app = createDocsApp(context) as unknown as Hono;
 });
 
 const assetUrls = (html: string) =>
@@ -112,16 +110,18 @@ describe("docs assets", () => {
 });
 
 describe("docs manifest entry", () => {
-  it("routes every docs path as GET and copies every npm asset into the bundle at the same node_modules path", () => {
-    const docs = buildManifest(["User1", "User2"]).find((f) => f.module === "functions/docs");
+  it("routes every docs path as GET and copies every npm asset into the bundle at the same node_modules path", async () => {
+    const docs = (await buildManifest(["User1", "User2"])).find((f) => f.module === "functions/docs");
     expect(docs?.runtime).toBe("node");
     const paths = docs?.routes.map((r) => `${r.method} ${r.path}`) ?? [];
     for (const ui of Object.values(DOCS_UIS)) expect(paths).toContain(`GET ${ui.path}`);
     for (const asset of DOCS_ASSETS) expect(paths).toContain(`GET /docs/assets/${asset.name}`);
     expect(paths).toContain("GET /openapi.json");
     const packaged = DOCS_ASSETS.flatMap((a) => ("packageFile" in a ? [a.packageFile] : []));
-    expect(docs?.copyFiles).toEqual(
-      packaged.map((file) => ({ from: `node_modules/${file}`, to: `node_modules/${file}` })),
-    );
+    expect(docs?.copyFiles).toEqual([
+      ...packaged.map((file) => ({ from: `node_modules/${file}`, to: `node_modules/${file}` })),
+      // The OpenAPI document generated at build time (`npm run openapi`).
+      { from: ".build/openapi.json", to: "openapi.json" },
+    ]);
   });
 });

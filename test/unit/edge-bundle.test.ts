@@ -37,9 +37,9 @@ const lambdaAdapterStub: Plugin = {
  * `node:*` import reachable from the function fails the build; the metafile check catches
  * Node-only packages that would only fail at run time.
  */
-describe("edge functions bundle without Node built-ins", () => {
-  const edge = buildManifest(["User1", "User2"]).filter((f) => f.runtime === "edge");
+const edge = (await buildManifest(["User1", "User2"])).filter((f) => f.runtime === "edge");
 
+describe("edge functions bundle without Node built-ins", () => {
   it("has at least one edge function to check", () => {
     expect(edge.length).toBeGreaterThan(0);
   });

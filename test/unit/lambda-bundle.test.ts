@@ -14,9 +14,9 @@ const NATIVE = ["better-sqlite3", "@node-rs/argon2"];
  * crash on) that addon at cold start. Native packages must therefore be loaded lazily
  * (dynamic `import()` or `createRequire`), which this test checks in each bundle's output.
  */
-describe("Lambda bundles load native packages only on demand", () => {
-  const node = buildManifest(["User1", "User2"]).filter((f) => f.runtime === "node");
+const node = (await buildManifest(["User1", "User2"])).filter((f) => f.runtime === "node");
 
+describe("Lambda bundles load native packages only on demand", () => {
   it.each(node.map((f) => [f.name, f.module]))(
     "%s (%s) has no top-level import of a native package",
     async (_n, module) => {

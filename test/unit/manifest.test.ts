@@ -11,7 +11,7 @@ function functionModules(): string[] {
   return readdirSync(join(root, "functions")).flatMap((entry) => {
     const full = join(root, "functions", entry);
     if (statSync(full).isDirectory()) return [`functions/${entry}/index`];
-    return entry.endsWith(".ts") && !entry.endsWith(".test.ts")
+    return entry.endsWith(".ts") && !entry.endsWith(".test.ts") && !entry.endsWith(".endpoint.ts")
       ? [`functions/${entry.replace(/\.ts$/, "")}`]
       : [];
   });
@@ -19,12 +19,12 @@ function functionModules(): string[] {
 
 describe("function manifest", () => {
   let manifest: FunctionSpec[];
-  beforeAll(() => {
+  beforeAll(async () => {
     Object.assign(
       process.env,
       testEnv({ UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9", UPSTASH_REDIS_REST_TOKEN: "t" }),
     );
-    manifest = buildManifest(["User1", "User2"]);
+    manifest = await buildManifest(["User1", "User2"]);
   });
 
   it("lists every file in functions/ and nothing else", () => {
@@ -37,8 +37,8 @@ describe("function manifest", () => {
     expect(new Set(routes).size).toBe(routes.length);
   });
 
-  it("expands per-kind routes for every user kind and only those", () => {
-    const custom = buildManifest(["Alpha", "Beta", "Gamma"]);
+  it("expands per-kind routes for every user kind and only those", async () => {
+    const custom = await buildManifest(["Alpha", "Beta", "Gamma"]);
     const paths = custom.flatMap((f) => f.routes.map((r) => r.path));
     for (const path of paths.filter((p) => /^\/(Alpha|Beta|Gamma)\//.test(p))) {
       const suffix = path.replace(/^\/[^/]+/, "");

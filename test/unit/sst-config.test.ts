@@ -52,7 +52,7 @@ describe("sst.config.ts", () => {
     expect(config.app({ stage: "production" })).toMatchObject({ home: "aws", removal: "retain" });
     await config.run();
 
-    const manifest = buildManifest();
+    const manifest = await buildManifest();
     expect(functions.map((f) => f.name)).toEqual(manifest.map((f) => f.name));
     for (const fn of manifest) {
       const made = functions.find((f) => f.name === fn.name);

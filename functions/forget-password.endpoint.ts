@@ -1,0 +1,18 @@
+import { ALL_SECRETS } from "../shared/config/secrets";
+import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
+
+/** Password reset request: `GET|POST /{kind}/forget_password`. */
+export const spec = defineEndpoint({
+  name: "forget-password",
+  routes: [
+    { method: "GET", path: "/forget_password" },
+    { method: "POST", path: "/forget_password" },
+  ],
+  perKind: true,
+  auth: "none",
+  rateLimit: "forget_password",
+  audit: { action: "password_reset_request", emailField: "email" },
+  errors: ["queue_unavailable"],
+  ...TOKEN_FUNCTION,
+  secrets: ALL_SECRETS,
+});

@@ -1,0 +1,13 @@
+import { ALL_SECRETS } from "../shared/config/secrets";
+import { defineEndpoint } from "../shared/http/endpoint";
+
+/** Operators only (`OPS_TOKEN`): dependency latencies, Bloom fill, queue reachability, key ring, build. */
+export const spec = defineEndpoint({
+  name: "health-detailed",
+  routes: [{ method: "GET", path: "/health/detailed" }],
+  auth: "operator",
+  runtime: "node",
+  memoryMB: 256,
+  timeoutSeconds: 10,
+  secrets: ALL_SECRETS,
+});

@@ -1,0 +1,13 @@
+import { ALL_SECRETS } from "../shared/config/secrets";
+import { defineEndpoint } from "../shared/http/endpoint";
+
+/** Liveness: `GET /health`, public and cheap. */
+export const spec = defineEndpoint({
+  name: "health",
+  routes: [{ method: "GET", path: "/health" }],
+  auth: "none",
+  runtime: "node",
+  memoryMB: 256,
+  timeoutSeconds: 10,
+  secrets: ALL_SECRETS,
+});

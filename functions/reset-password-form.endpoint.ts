@@ -1,0 +1,15 @@
+import { ALL_SECRETS } from "../shared/config/secrets";
+import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
+
+/** The emailed reset link's page: `GET /{kind}/reset_password_form?token=`. Rate-limited with the
+ * `verify` policy, the other "opened an emailed link" route, so a mistyped password can be retried
+ * without exhausting the tight `reset_password` budget. */
+export const spec = defineEndpoint({
+  name: "reset-password-form",
+  routes: [{ method: "GET", path: "/reset_password_form" }],
+  perKind: true,
+  auth: "none",
+  rateLimit: "verify",
+  ...TOKEN_FUNCTION,
+  secrets: ALL_SECRETS,
+});

@@ -1,0 +1,18 @@
+import { ALL_SECRETS } from "../shared/config/secrets";
+import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
+
+/** SMS code check: `GET|POST /{kind}/verify_otp_phone`. */
+export const spec = defineEndpoint({
+  name: "verify-otp-phone",
+  routes: [
+    { method: "GET", path: "/verify_otp_phone" },
+    { method: "POST", path: "/verify_otp_phone" },
+  ],
+  perKind: true,
+  auth: "bearer",
+  rateLimit: "verify_otp_phone",
+  audit: { action: "otp_verify" },
+  errors: ["invalid_otp"],
+  ...TOKEN_FUNCTION,
+  secrets: ALL_SECRETS,
+});

@@ -1,0 +1,129 @@
+import { createBloomFilter } from "../accounts/bloom-filter";
+import type { AccountDeps } from "../accounts/deps";
+import { redisKeys } from "../accounts/keys";
+import { createLoginThrottle } from "../accounts/login-throttle";
+import { deriveOtpKey } from "../accounts/otp-keys";
+import type { PasswordPolicy, PasswordPolicyOptions } from "../accounts/password-policy";
+import { accessTokenOptions } from "../config/access-tokens";
+import type { Config } from "../config/schema";
+import { createBlindIndex } from "../crypto/blind-index";
+import type { KeyRing } from "../crypto/envelope";
+import { loadPasswordHasher } from "../crypto/password";
+import { createAccessTokens } from "../crypto/tokens";
+import { createNotifier } from "../notifications/messages";
+import type { AuditRecorder } from "../observability/audit";
+import type { Logger } from "../observability/logger";
+import type { EmailBloom, PasswordPolicyPort } from "../ports/accounts";
+import type { Kv } from "../ports/kv";
+import type { Queue } from "../ports/notifications";
+import type { UserStore } from "../ports/user-store";
+
+/** How long a decrypted profile may be served from the (encrypted) Redis cache, in seconds. */
+export const PROFILE_CACHE_TTL_SECONDS = 300;
+
+/** The password policy, its module (and zxcvbn's dictionaries) imported on the first check only. */
+function lazyPasswordPolicy(options: PasswordPolicyOptions): PasswordPolicyPort {
+  let policy: Promise<PasswordPolicy> | undefined;
+  return {
+    async check(password, context) {
+      policy ??= import("../accounts/password-policy").then((m) => m.createPasswordPolicy(options));
+      return (await policy).check(password, context);
+    },
+  };
+}
+
+/** The parts the account dependencies are built from (each resolved on first use). */
+export interface AccountDepsParts {
+  config: Config;
+  log: Logger;
+  kv(): Kv;
+  store(): Promise<UserStore>;
+  keyRing(): Promise<KeyRing>;
+  queue(): Promise<Queue>;
+  audit(): AuditRecorder;
+}
+
+type Builders = { [K in keyof AccountDeps]: () => AccountDeps[K] | Promise<AccountDeps[K]> };
+
+/**
+ * The account use-cases' dependencies, each member built on its first request and reused
+ * (DESIGN.md §2: a function loads only what its requests use — a profile read imports keys and
+ * reads Redis, but never loads the Argon2 backend, zxcvbn or the QStash client). Members:
+ * the Argon2 hasher (native where it loads), access tokens (JWT keys imported once), the blind
+ * index, Bloom filters per kind, the notifier (queue + key ring), the password policy, the login
+ * throttle, the OTP key, the audit recorder and the settings slice of the configuration.
+ *
+ * @returns `get(...members)`, resolving the named members; a failed build is retried next time.
+ */
+export function createAccountDeps(parts: AccountDepsParts) {
+  const { config, log } = parts;
+  const blooms = new Map<string, EmailBloom>();
+  const builders: Builders = {
+    store: () => parts.store(),
+    kv: () => parts.kv(),
+    ring: () => parts.keyRing(),
+    hasher: () =>
+      loadPasswordHasher({
+        backend: config.password.backend,
+        params: {
+          memoryKiB: config.password.memoryKiB,
+          iterations: config.password.iterations,
+          parallelism: config.password.parallelism,
+        },
+        maxPasswordBytes: config.password.maxBytes,
+        onNativeUnavailable: () =>
+          log.warn("native Argon2 unavailable; using hash-wasm", { backend: "wasm" }),
+      }),
+    tokens: () => createAccessTokens(accessTokenOptions(config)),
+    blindIndex: () => createBlindIndex(config.blindIndexKey),
+    emailBloom: () => (kind: string) => {
+      let bloom = blooms.get(kind);
+      if (!bloom) {
+        bloom = createBloomFilter(parts.kv(), {
+          key: redisKeys.emailBloom(kind),
+          capacity: config.bloom.capacity,
+          falsePositiveRate: config.bloom.falsePositiveRate,
+        });
+        blooms.set(kind, bloom);
+      }
+      return bloom;
+    },
+    notifier: async () => createNotifier(await parts.queue(), await parts.keyRing()),
+    passwordPolicy: () =>
+      lazyPasswordPolicy({
+        minLength: config.password.minLength,
+        maxBytes: config.password.maxBytes,
+        minScore: config.password.minScore,
+      }),
+    loginThrottle: () => createLoginThrottle(parts.kv()),
+    otpKey: () => deriveOtpKey(config.blindIndexKey),
+    audit: () => parts.audit(),
+    settings: () => ({
+      appUrl: config.appUrl,
+      verifyEmailTtlSeconds: config.tokens.verifyEmailTtlSeconds,
+      passwordResetTtlSeconds: config.tokens.passwordResetTtlSeconds,
+      accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
+      profileCacheTtlSeconds: PROFILE_CACHE_TTL_SECONDS,
+      refreshTtlSeconds: config.tokens.refreshTtlSeconds,
+      refreshReuseGraceSeconds: config.tokens.refreshReuseGraceSeconds,
+      otpResendCooldownSeconds: config.otp.resendCooldownSeconds,
+      otpDailyLimitPerPhone: config.otp.dailyLimitPerPhone,
+    }),
+    nowMs: () => () => Date.now(),
+  };
+  const built = new Map<keyof AccountDeps, Promise<unknown>>();
+  const member = (name: keyof AccountDeps): Promise<unknown> => {
+    let pending = built.get(name);
+    if (!pending) {
+      const build: () => unknown = builders[name];
+      pending = Promise.resolve().then(build);
+      pending.catch(() => built.delete(name)); // no cached outage: the next request retries
+      built.set(name, pending);
+    }
+    return pending;
+  };
+  return async function get<K extends keyof AccountDeps>(...members: K[]): Promise<Pick<AccountDeps, K>> {
+    const values = await Promise.all(members.map(member));
+    return Object.fromEntries(members.map((m, i) => [m, values[i]])) as Pick<AccountDeps, K>;
+  };
+}

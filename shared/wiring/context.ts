@@ -1,0 +1,162 @@
+/**
+ * The composition root: the one module that chooses adapters (Upstash Redis, SQLite or MongoDB,
+ * QStash, the audit store) and builds a {@link FunctionContext} from a configuration. Only
+ * `functions/` and `infra/` import it; `shared/http`, `shared/accounts`, `shared/crypto` and
+ * `shared/ports` never do (a test checks the import graph).
+ *
+ * Every member is built lazily on first use and reused by warm invocations (the serverless
+ * pattern: connections and imported keys live in module scope), and each adapter module is
+ * imported only when its member is first used, so a function pays only for what it touches.
+ */
+import { readFile } from "node:fs/promises";
+import type { Redis } from "@upstash/redis";
+import { createUpstashKv, createUpstashRedis } from "../adapters/upstash-kv";
+import { type Config, getConfig } from "../config/schema";
+import type { FunctionContext } from "../http/context";
+import type { OpenApiDocument } from "../http/openapi";
+import { createAuditRecorder } from "../observability/audit";
+import { createLogger, type Logger } from "../observability/logger";
+import { createMetrics } from "../observability/metrics";
+import type { AuditLog } from "../ports/audit";
+import type { Queue } from "../ports/notifications";
+import type { UserStore } from "../ports/user-store";
+import { createAccountDeps } from "./account-deps";
+
+/** Memoises `make`; a rejected promise is forgotten so the next call retries (no cached outage). */
+function once<T>(make: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => {
+    if (!value) {
+      const v = make();
+      const slot = { v };
+      value = slot;
+      if (v instanceof Promise) {
+        v.catch(() => {
+          if (value === slot) value = undefined;
+        });
+      }
+    }
+    return value.v;
+  };
+}
+
+/** Options of {@link createContext}. */
+export interface ContextOptions {
+  /** Where log lines go. @default a JSON logger at `config.logLevel` */
+  log?: Logger;
+  /**
+   * Where the OpenAPI document comes from. @default the JSON file at `OPENAPI_DOCUMENT_PATH` or
+   * `openapi.json` beside the handler (written at build time by `npm run openapi`).
+   */
+  apiDocument?: () => Promise<OpenApiDocument>;
+}
+
+/** The OpenAPI document generated at build time (`npm run openapi`), read once. */
+async function readApiDocument(): Promise<OpenApiDocument> {
+  const path = process.env.OPENAPI_DOCUMENT_PATH || "openapi.json";
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as OpenApiDocument;
+  } catch (cause) {
+    throw new Error(`OpenAPI document ${path} is missing or unreadable: run \`npm run openapi\``, { cause });
+  }
+}
+
+/**
+ * Builds a function context from a configuration. Nothing connects until a member is used.
+ * @throws Error from `redis()` when no Upstash REST endpoint is configured, from `queue()` when
+ * QStash is not.
+ */
+export function createContext(config: Config, options: ContextOptions = {}): FunctionContext {
+  const log = options.log ?? createLogger({ level: config.logLevel });
+  const redis = once((): Redis => {
+    const { restUrl, restToken, timeoutMs } = config.redis;
+    if (!restUrl || !restToken) {
+      throw new Error(
+        "UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN are not set: run `npm run dev`, which starts a local bridge",
+      );
+    }
+    return createUpstashRedis({ url: restUrl, token: restToken, timeoutMs });
+  });
+  const kv = once(() => createUpstashKv(redis()));
+  const store = once(async (): Promise<UserStore> => {
+    if (config.store.mongoUrl) {
+      const { createMongoUserStore } = await import("../adapters/mongo-user-store");
+      return createMongoUserStore({
+        url: config.store.mongoUrl,
+        dbName: config.store.mongoDb,
+        kinds: config.userKinds,
+      });
+    }
+    const { createSqliteUserStore } = await import("../adapters/sqlite-user-store");
+    return createSqliteUserStore({ path: config.store.sqlitePath, kinds: config.userKinds });
+  });
+  const queue = once(async (): Promise<Queue> => {
+    const { token, url } = config.qstash;
+    if (!token)
+      throw new Error("QSTASH_TOKEN is not set: run `npm run dev`, which starts a local QStash emulator");
+    const { createQstashQueue } = await import("../adapters/qstash-queue");
+    return createQstashQueue({
+      token,
+      ...(url ? { baseUrl: url } : {}),
+      destinations: { email: `${config.appUrl}/jobs/email`, sms: `${config.appUrl}/jobs/sms` },
+    });
+  });
+  const auditLog = once(async (): Promise<AuditLog> => {
+    const { retentionDays } = config.audit;
+    if (config.store.mongoUrl) {
+      const { createMongoAuditLog } = await import("../adapters/mongo-audit-log");
+      return createMongoAuditLog({ url: config.store.mongoUrl, dbName: config.store.mongoDb, retentionDays });
+    }
+    const { createSqliteAuditLog } = await import("../adapters/sqlite-audit-log");
+    return createSqliteAuditLog({ path: config.store.sqlitePath, retentionDays });
+  });
+  const keyRing = once(async () => {
+    const { createKeyRing } = await import("../crypto/envelope");
+    return createKeyRing(config.encryption);
+  });
+  const metrics = once(() => createMetrics({ redis, log }));
+  const opened = { store: false, auditLog: false };
+  const openedStore = () => {
+    opened.store = true;
+    return store();
+  };
+  const openedAuditLog = () => {
+    opened.auditLog = true;
+    return auditLog();
+  };
+  const audit = once(() => createAuditRecorder({ auditLog: openedAuditLog, metrics: metrics(), log }));
+  const accountDeps = createAccountDeps({ config, log, kv, store: openedStore, keyRing, queue, audit });
+  return {
+    config,
+    log,
+    redis,
+    kv,
+    store: openedStore,
+    keyRing,
+    queue,
+    auditLog: openedAuditLog,
+    audit,
+    metrics,
+    accountDeps,
+    apiDocument: once(options.apiDocument ?? readApiDocument),
+    async close() {
+      // Each independently: a store that failed to open must not keep the other open.
+      const closing: Promise<void>[] = [];
+      if (opened.store) closing.push(store().then((s) => s.close()));
+      if (opened.auditLog) closing.push(auditLog().then((a) => a.close()));
+      await Promise.allSettled(closing);
+    },
+  };
+}
+
+let current: FunctionContext | undefined;
+
+/**
+ * The process-wide context of a deployed function, built from {@link getConfig} on first use
+ * (once per cold start). Function modules build their exported `app` from it.
+ * @throws ConfigError when the environment is invalid — at cold start, loudly.
+ */
+export function defaultContext(): FunctionContext {
+  current ??= createContext(getConfig());
+  return current;
+}

@@ -1,0 +1,24 @@
+import { buildOpenApiDocument } from "../../infra/openapi";
+import { parseConfig } from "../../shared/config/schema";
+import type { FunctionContext } from "../../shared/http/context";
+import { createContext } from "../../shared/wiring/context";
+import { testEnv } from "./env";
+
+/**
+ * A function context for tests, on the real composition root, from a complete test environment
+ * plus `overrides` (no `process.env` involved). Its OpenAPI document is built from the manifest,
+ * as the local runtime does.
+ */
+export function testContext(overrides: Record<string, string> = {}): FunctionContext {
+  const config = parseConfig(testEnv(overrides));
+  const context: FunctionContext = createContext(config, {
+    apiDocument: () =>
+      buildOpenApiDocument({
+        title: config.appName,
+        serverUrl: config.appUrl,
+        userKinds: config.userKinds,
+        context,
+      }),
+  });
+  return context;
+}
