@@ -5,8 +5,7 @@
  * function's architecture (SST `nodejs.install`), not inlined by the bundler.
  */
 import type { Algorithm, Options } from "@node-rs/argon2";
-import type { Argon2Backend, Argon2Settings } from "./password";
-import type { Argon2Algorithm } from "./phc";
+import type { Argon2Algorithm, Argon2Backend, Argon2Settings } from "./phc";
 
 // Values of @node-rs/argon2's `const enum Algorithm`, which `isolatedModules` cannot read.
 const ALGORITHM_IDS: Record<Argon2Algorithm, Algorithm> = { argon2d: 0, argon2i: 1, argon2id: 2 };

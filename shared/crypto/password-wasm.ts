@@ -4,7 +4,7 @@
  * WebAssembly at run time (Node, Lambda; not Cloudflare Workers or Vercel Edge).
  */
 import { argon2d, argon2i, argon2id } from "hash-wasm";
-import type { Argon2Backend, Argon2Settings } from "./password";
+import type { Argon2Backend, Argon2Settings } from "./phc";
 
 const VARIANTS = { argon2id, argon2i, argon2d } as const;
 

@@ -10,8 +10,10 @@
  */
 import { AuthError, ConfigError } from "../errors";
 import { utf8Encode } from "./encoding";
-import { createWasmArgon2 } from "./password-wasm";
-import { type Argon2Algorithm, PHC_LIMITS, type PhcArgon2, parsePhc } from "./phc";
+import { type Argon2Backend, type Argon2Settings, PHC_LIMITS, type PhcArgon2, parsePhc } from "./phc";
+
+export type { Argon2Backend, Argon2Settings };
+
 import { randomBytes, timingSafeEqual } from "./random";
 
 /** Argon2id cost parameters, from configuration. */
@@ -39,24 +41,6 @@ export const OWASP_ARGON2ID: Readonly<Required<Argon2Params>> = Object.freeze({
   hashLengthBytes: 32,
   saltLengthBytes: 16,
 });
-
-/** Everything a backend needs for one Argon2 computation. */
-export interface Argon2Settings {
-  algorithm: Argon2Algorithm;
-  memoryKiB: number;
-  iterations: number;
-  parallelism: number;
-  hashLengthBytes: number;
-}
-
-/** One Argon2 implementation. Internal seam between {@link loadPasswordHasher} and the libraries. */
-export interface Argon2Backend {
-  readonly name: "native" | "wasm";
-  /** The library's own PHC encoding of the hash (version 19). */
-  hashEncoded(password: Uint8Array, salt: Uint8Array, settings: Argon2Settings): Promise<string>;
-  /** The raw hash bytes (`hashLengthBytes` long). */
-  hashRaw(password: Uint8Array, salt: Uint8Array, settings: Argon2Settings): Promise<Uint8Array>;
-}
 
 /** Argon2id password hashing as the rest of the service sees it. */
 export interface PasswordHasher {
@@ -133,6 +117,12 @@ function validate(opts: LoadPasswordHasherOptions): string[] {
 // hash-wasm refuses empty passwords; an empty password never verifies, but must cost the same.
 const EMPTY_STAND_IN = new Uint8Array(1);
 
+/** hash-wasm, imported on first use: functions that never hash a password never load it. */
+async function loadWasm(): Promise<Argon2Backend> {
+  const { createWasmArgon2 } = await import("./password-wasm");
+  return createWasmArgon2();
+}
+
 async function loadNative(): Promise<Argon2Backend> {
   const { createNativeArgon2 } = await import("./password-native");
   return createNativeArgon2();
@@ -153,7 +143,7 @@ async function smokeTest(backend: Argon2Backend): Promise<Argon2Backend> {
 }
 
 async function loadBackend(opts: LoadPasswordHasherOptions): Promise<Argon2Backend> {
-  if (opts.backend === "wasm") return smokeTest(createWasmArgon2());
+  if (opts.backend === "wasm") return smokeTest(await loadWasm());
   try {
     return await smokeTest(await loadNative());
   } catch (error) {
@@ -161,7 +151,7 @@ async function loadBackend(opts: LoadPasswordHasherOptions): Promise<Argon2Backe
       throw new Error("Argon2 native backend (@node-rs/argon2) could not be loaded", { cause: error });
     }
     opts.onNativeUnavailable?.(error);
-    return smokeTest(createWasmArgon2());
+    return smokeTest(await loadWasm());
   }
 }
 

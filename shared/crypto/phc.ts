@@ -95,3 +95,21 @@ export function parsePhc(phc: string): PhcArgon2 | undefined {
     return undefined;
   }
 }
+
+/** Everything a backend needs for one Argon2 computation. */
+export interface Argon2Settings {
+  algorithm: Argon2Algorithm;
+  memoryKiB: number;
+  iterations: number;
+  parallelism: number;
+  hashLengthBytes: number;
+}
+
+/** One Argon2 implementation. Internal seam between `loadPasswordHasher` (`password.ts`) and the libraries. */
+export interface Argon2Backend {
+  readonly name: "native" | "wasm";
+  /** The library's own PHC encoding of the hash (version 19). */
+  hashEncoded(password: Uint8Array, salt: Uint8Array, settings: Argon2Settings): Promise<string>;
+  /** The raw hash bytes (`hashLengthBytes` long). */
+  hashRaw(password: Uint8Array, salt: Uint8Array, settings: Argon2Settings): Promise<Uint8Array>;
+}

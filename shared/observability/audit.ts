@@ -15,11 +15,15 @@
  * Not audited: reading one's own profile (the hot authenticated read path; it changes nothing) and
  * opening the reset form page (the reset itself is audited).
  */
+
+import { settleWithin } from "../async";
 import { randomId } from "../crypto/random";
 import type { AuditAction, AuditEvent, AuditLog, AuditOutcome } from "../ports/audit";
 import { eventSeries } from "./http-metrics";
 import { errorFields, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
+
+export { settleWithin };
 
 /** What a caller knows about an event; the recorder adds id, time and the truncated address. */
 export interface AuditInput {
@@ -100,25 +104,6 @@ export function truncateClientAddress(ip: string | null | undefined): string | n
   const groups = [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
   const prefix = groups.slice(0, 3).map((g) => Number.parseInt(g, 16).toString(16));
   return `${prefix.join(":")}::/48`;
-}
-
-/** Resolves after `promise` settles or `ms` elapse, whichever is first; `true` when it settled. */
-export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([
-      promise.then(
-        () => true,
-        () => true,
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Builds the {@link AuditRecorder} (see the file comment). */

@@ -1,11 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildManifest } from "../../infra/functions";
-import {
-  auditEventName,
-  outcomeOfStatus,
-  settleWithin,
-  truncateClientAddress,
-} from "../../shared/observability/audit";
+import { settleWithin } from "../../shared/async";
+import { auditEventName, outcomeOfStatus, truncateClientAddress } from "../../shared/observability/audit";
 
 describe("client addresses in audit events", () => {
   it("keeps only the IPv4 /24 network", () => {
