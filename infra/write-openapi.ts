@@ -28,9 +28,16 @@ const env = {
 const config = parseConfig(env);
 const context: FunctionContext = createContext(config, {
   apiDocument: () =>
-    buildOpenApiDocument({ title: config.appName, serverUrl: config.appUrl, userKinds: config.userKinds, context }),
+    buildOpenApiDocument({
+      title: config.appName,
+      serverUrl: config.appUrl,
+      userKinds: config.userKinds,
+      context,
+    }),
 });
 const document = await context.apiDocument();
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(document, null, 2)}\n`);
-console.log(`wrote ${out}: ${Object.keys(document.paths ?? {}).length} paths for ${config.userKinds.join(", ")}`);
+console.log(
+  `wrote ${out}: ${Object.keys(document.paths ?? {}).length} paths for ${config.userKinds.join(", ")}`,
+);

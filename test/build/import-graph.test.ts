@@ -33,13 +33,15 @@ const TEMPLATE = /import\(\s*`(\.[^`]+)`\s*\)/g;
 
 function resolve(from: string, spec: string): string[] {
   const base = relative(root, join(root, dirname(from), spec)).replaceAll("\\", "/");
-  for (const candidate of [base, `${base}.ts`, `${base}/index.ts`]) if (known.has(candidate)) return [candidate];
+  for (const candidate of [base, `${base}.ts`, `${base}/index.ts`])
+    if (known.has(candidate)) return [candidate];
   return [];
 }
 
 function resolveTemplate(from: string, pattern: string): string[] {
   const [head = "", ...rest] = pattern.split(/\$\{[^}]*\}/);
-  const prefix = relative(root, join(root, dirname(from), head)).replaceAll("\\", "/") + (head.endsWith("/") ? "/" : "");
+  const prefix =
+    relative(root, join(root, dirname(from), head)).replaceAll("\\", "/") + (head.endsWith("/") ? "/" : "");
   const suffix = rest.at(-1) ?? "";
   return files.filter((f) => f.startsWith(prefix) && f.endsWith(suffix));
 }
