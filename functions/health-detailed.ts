@@ -3,7 +3,8 @@ import { handle } from "hono/aws-lambda";
 import packageJson from "../package.json" with { type: "json" };
 import { createBloomFilter } from "../shared/accounts/bloom-filter";
 import { redisKeys } from "../shared/accounts/keys";
-import { problemResponses } from "../shared/http/account-schemas";
+import { problemResponsesFor } from "../shared/http/account-schemas";
+import { routeProblemCodes } from "../shared/http/endpoint";
 import { defineFunction, lazyApp } from "../shared/http/function-app";
 import { OPS_AUTH_SCHEME, registerOpsSecurityScheme, requireOpsToken } from "../shared/http/ops-auth";
 import { collectDetailedHealth, type DetailedHealthProbes } from "../shared/observability/detailed-health";
@@ -88,7 +89,7 @@ export const createApp = defineFunction(spec, (app, ctx) => {
         description: "A dependency did not answer",
         content: { "application/json": { schema: DetailedHealth } },
       },
-      ...problemResponses(401),
+      ...problemResponsesFor(routeProblemCodes(spec, { body: false, query: false })),
     },
   });
   app.openapi(route, async (c) => {

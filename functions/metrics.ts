@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
-import { problemResponses } from "../shared/http/account-schemas";
+import { problemResponsesFor } from "../shared/http/account-schemas";
+import { routeProblemCodes } from "../shared/http/endpoint";
 import { defineFunction, lazyApp } from "../shared/http/function-app";
 import { OPS_AUTH_SCHEME, registerOpsSecurityScheme, requireOpsToken } from "../shared/http/ops-auth";
 import { problems } from "../shared/http/problem";
@@ -50,7 +51,7 @@ export const createApp = defineFunction(spec, (app, ctx) => {
         description: "Prometheus text exposition format 0.0.4",
         content: { "text/plain": { schema: z.string() } },
       },
-      ...problemResponses(401, 422, 503),
+      ...problemResponsesFor(routeProblemCodes(spec, { body: false, query: true })),
     },
   });
   app.openapi(route, async (c) => {

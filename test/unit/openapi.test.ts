@@ -6,6 +6,7 @@ import { createApp as createDocsApp } from "../../functions/docs";
 import { buildManifest, type FunctionSpec } from "../../infra/functions";
 import { documentedRoutes, undocumentedReason } from "../../infra/openapi";
 import packageJson from "../../package.json" with { type: "json" };
+import { ERRORS, isErrorCode } from "../../shared/errors";
 import { DOCS_ASSET_PREFIX } from "../../shared/http/docs-assets";
 import { operationIdFor, repairRegexPatterns } from "../../shared/http/openapi";
 import { testContext } from "../helpers/context";
@@ -134,6 +135,34 @@ describe("OpenAPI document", () => {
       const tooMany = operation.responses["429"];
       if (tooMany) expect(tooMany.headers?.["Retry-After"], `${method} ${path} 429`).toBeDefined();
     }
+  });
+
+  it("lists, per route and status, the catalogue codes each problem response can carry", () => {
+    let listed = 0;
+    for (const { method, path, operation } of operationsOf(doc)) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (!response.content?.["application/problem+json"]) continue;
+        const where = `${method} ${path} ${status}`;
+        const codes = (response as { "x-problem-codes"?: string[] })["x-problem-codes"];
+        // Pages that answer HTML or problem+json by Accept document their one code in the description.
+        if (codes === undefined) {
+          expect(response.description, where).toMatch(/`[a-z_]+`/);
+          continue;
+        }
+        expect(codes.length, where).toBeGreaterThan(0);
+        for (const code of codes) {
+          expect(isErrorCode(code), `${where}: ${code}`).toBe(true);
+          if (isErrorCode(code)) expect(String(ERRORS[code].status), `${where}: ${code}`).toBe(status);
+        }
+        listed++;
+      }
+    }
+    expect(listed).toBeGreaterThan(100);
+    // e.g. the login route names what a client must handle.
+    const login = doc.paths["/User1/login"]?.post?.responses ?? {};
+    expect((login["401"] as { "x-problem-codes"?: string[] })["x-problem-codes"]).toEqual([
+      "invalid_credentials",
+    ]);
   });
 
   it("gives every operation a unique operationId, a summary and a declared tag; user kinds are the first tags", () => {
