@@ -38,51 +38,68 @@ export function bearerToken(header: string | undefined): string | null {
 }
 
 /**
- * Authenticates a request for `kind` (DESIGN.md §5): verifies the JWT (algorithm, issuer and
- * audience = kind pinned), then reads the token's revocation mark, the user's revoked-before time,
- * the encrypted profile cache and — for a token carrying a session id (`sid`) — its refresh
- * family's revocation mark, all in ONE Redis round trip (MGET). So logging out a session or a
- * detected refresh-token reuse ends every access token of that session, not just one.
- *
- * Fails closed: when Redis cannot answer, the request is refused with 503 — a revoked token is
- * never accepted for lack of a check.
- *
- * @param onVerified called once the token's signature and claims verified, before the Redis read.
- * @returns the principal and the cached profile (`null` on a cache miss or an unreadable entry).
- * @throws AuthError `unauthorized` / `invalid_token` / `token_revoked` (401), `service_unavailable` (503).
+ * Verifies the bearer access token of an `Authorization` header for `kind` (DESIGN.md §5:
+ * algorithm, issuer and audience = kind pinned). CPU only: no Redis.
+ * @throws AuthError `unauthorized` (no or malformed header), `invalid_token` (401).
  */
-export async function authenticate(
-  deps: Pick<AccountDeps, "tokens" | "kv" | "ring">,
+export async function verifyBearer(
+  deps: Pick<AccountDeps, "tokens">,
   kind: string,
   authorization: string | undefined,
-  onVerified?: (claims: AccessTokenClaims) => void,
-): Promise<{ principal: Principal; cachedProfile: UserProfile | null }> {
+): Promise<AccessTokenClaims> {
   const token = bearerToken(authorization);
   if (!token) throw missingToken();
-  const claims: AccessTokenClaims = await deps.tokens.verify(token, kind);
-  // Lets the caller start work that needs the verified subject (the per-user rate limit) in the
-  // same tick as the MGET below, so auto-pipelining sends both in one Redis round trip.
-  onVerified?.(claims);
-  const sid = typeof claims.sid === "string" && SID_PATTERN.test(claims.sid) ? claims.sid : undefined;
-  let values: (string | null)[];
-  try {
-    values = await deps.kv.mget([
-      redisKeys.revokedJti(kind, claims.jti),
-      redisKeys.revokedBefore(kind, claims.sub),
-      redisKeys.profile(kind, claims.sub),
-      ...(sid ? [redisKeys.refreshFamily(kind, sid)] : []),
-    ]);
-  } catch (cause) {
-    throw new AuthError("service_unavailable", {
-      detail: "Session state is unavailable; try again shortly",
-      cause,
-      retryAfterSeconds: 5,
-    });
-  }
-  const [revoked, revokedBefore, cached, familyRevoked] = values;
-  if (revoked !== null && revoked !== undefined) throw revokedToken();
-  if (revokedBefore && claims.iat <= Number(revokedBefore)) throw revokedToken();
-  if (familyRevoked !== null && familyRevoked !== undefined) throw revokedToken();
+  return deps.tokens.verify(token, kind);
+}
+
+/**
+ * The Redis keys that decide whether a verified token is still good, in this order: its own
+ * revocation mark, the user's revoked-before time, the encrypted profile cache, and — for a token
+ * carrying a session id (`sid`) — its refresh family's revocation mark (`null` otherwise). So
+ * logging out a session or a detected refresh-token reuse ends every access token of that session.
+ */
+export function sessionStateKeys(
+  kind: string,
+  claims: AccessTokenClaims,
+): [revokedJti: string, revokedBefore: string, profile: string, family: string | null] {
+  const sid = sessionIdOf(claims);
+  return [
+    redisKeys.revokedJti(kind, claims.jti),
+    redisKeys.revokedBefore(kind, claims.sub),
+    redisKeys.profile(kind, claims.sub),
+    sid ? redisKeys.refreshFamily(kind, sid) : null,
+  ];
+}
+
+const sessionIdOf = (claims: AccessTokenClaims): string | undefined =>
+  typeof claims.sid === "string" && SID_PATTERN.test(claims.sid) ? claims.sid : undefined;
+
+/**
+ * Whether session state read at {@link sessionStateKeys} revokes the token: a revocation mark, a
+ * revoked-before time at or after its `iat`, or a revoked refresh family.
+ */
+export function isRevoked(
+  claims: AccessTokenClaims,
+  [revoked, revokedBefore, , familyRevoked]: readonly (string | null | undefined)[],
+): boolean {
+  if (revoked !== null && revoked !== undefined) return true;
+  if (revokedBefore && claims.iat <= Number(revokedBefore)) return true;
+  return familyRevoked !== null && familyRevoked !== undefined;
+}
+
+/**
+ * Turns a verified token and its session state (the values at {@link sessionStateKeys}) into the
+ * principal and the cached profile (`null` on a miss or an unreadable entry).
+ * @throws AuthError `token_revoked` (401).
+ */
+export async function openSession(
+  deps: Pick<AccountDeps, "ring">,
+  kind: string,
+  claims: AccessTokenClaims,
+  values: readonly (string | null | undefined)[],
+): Promise<{ principal: Principal; cachedProfile: UserProfile | null }> {
+  if (isRevoked(claims, values)) throw revokedToken();
+  const sid = sessionIdOf(claims);
   const principal: Principal = {
     kind,
     userId: claims.sub,
@@ -91,6 +108,7 @@ export async function authenticate(
     exp: claims.exp,
     ...(sid ? { sid } : {}),
   };
+  const cached = values[2];
   let cachedProfile: UserProfile | null = null;
   if (cached) {
     try {
@@ -102,6 +120,40 @@ export async function authenticate(
     }
   }
   return { principal, cachedProfile };
+}
+
+/** 503 when session state cannot be read: revocation is never skipped for lack of a check (fail closed). */
+export const sessionStateUnavailable = (cause: unknown) =>
+  new AuthError("service_unavailable", {
+    detail: "Session state is unavailable; try again shortly",
+    cause,
+    retryAfterSeconds: 5,
+  });
+
+/**
+ * Authenticates a request for `kind`: {@link verifyBearer}, then the session state at
+ * {@link sessionStateKeys} in ONE Redis round trip (MGET), then {@link openSession}. The HTTP
+ * layer's rate-limited routes use the same pieces with one script that also counts the limits.
+ *
+ * Fails closed: when Redis cannot answer, the request is refused with 503 — a revoked token is
+ * never accepted for lack of a check.
+ *
+ * @throws AuthError `unauthorized` / `invalid_token` / `token_revoked` (401), `service_unavailable` (503).
+ */
+export async function authenticate(
+  deps: Pick<AccountDeps, "tokens" | "kv" | "ring">,
+  kind: string,
+  authorization: string | undefined,
+): Promise<{ principal: Principal; cachedProfile: UserProfile | null }> {
+  const claims = await verifyBearer(deps, kind, authorization);
+  const keys = sessionStateKeys(kind, claims);
+  let values: (string | null)[];
+  try {
+    values = await deps.kv.mget(keys.filter((k): k is string => k !== null));
+  } catch (cause) {
+    throw sessionStateUnavailable(cause);
+  }
+  return openSession(deps, kind, claims, values);
 }
 
 /** Stores a profile in the Redis cache, encrypted with the key ring (the cache never holds plaintext PII). */

@@ -36,6 +36,7 @@ export function createUpstashKv(redis: Redis): Kv {
   const getBits = redis.createScript<number[]>(GET_BITS);
   const setBits = redis.createScript<number>(SET_BITS);
   const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+  const scripts = new Map<string, ReturnType<Redis["createScript"]>>();
   return {
     async get(key) {
       return str(await redis.get(key));
@@ -85,6 +86,15 @@ export function createUpstashKv(redis: Redis): Kv {
     },
     async rename(from, to) {
       await redis.rename(from, to);
+    },
+    async evalScript(script, keys, args) {
+      let compiled = scripts.get(script.source);
+      if (!compiled) {
+        compiled = redis.createScript(script.source);
+        scripts.set(script.source, compiled);
+      }
+      // Script.exec: EVALSHA, and EVAL once on NOSCRIPT (a new server or a flushed script cache).
+      return compiled.exec(keys, args.map(String));
     },
     async ping() {
       const pong = await redis.ping();

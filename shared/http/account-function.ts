@@ -1,9 +1,16 @@
 import { createRoute, type OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AccountDeps } from "../accounts/deps";
-import { authenticate, type Principal } from "../accounts/sessions";
+import {
+  openSession,
+  type Principal,
+  sessionStateKeys,
+  sessionStateUnavailable,
+  verifyBearer,
+} from "../accounts/sessions";
 import type { UserProfile } from "../accounts/user-codec";
-import { rateLimitPolicies } from "../config/rate-limits";
+import { GLOBAL_POLICY_NAME, rateLimitPolicies } from "../config/rate-limits";
+import type { AccessTokenClaims } from "../crypto/tokens";
 import { outcomeOfStatus } from "../observability/audit";
 import { problemResponsesFor } from "./account-schemas";
 import { type AppEnv, matchedRoutePattern } from "./app";
@@ -12,6 +19,7 @@ import type { FunctionContext } from "./context";
 import { type EndpointSpec, routeProblemCodes } from "./endpoint";
 import { type CreateApp, defineFunction } from "./function-app";
 import { createRateLimits, type RateLimits } from "./rate-limit";
+import { checkSession } from "./session-check";
 
 /** Variables an authenticated account route can read. */
 export interface AuthVariables {
@@ -69,10 +77,15 @@ function validatedField(c: Context, field: string): unknown {
 
 /**
  * Authentication for `kind`: a valid, unrevoked access token (sets `principal`, `cachedProfile`,
- * `userId`). The global per-address rate limit is counted BEFORE the token is checked (so a flood
- * of bad tokens is limited too), concurrently with the session lookup; the endpoint's per-user
- * policy starts as soon as the token verifies, beside the session MGET (one Redis round trip), and
- * the policy middleware mounted after this one enforces that verdict.
+ * `userId`), in one Redis call (DESIGN.md §6):
+ * - the token is verified first (CPU only); a token that fails is counted in the global
+ *   per-address limit alone (so a flood of bad tokens is limited: 429 once exhausted, else 401);
+ * - a verified token's session state is read and the request counted, in ONE script
+ *   ({@link checkSession}), in the global limit and — only when the token is not revoked — in the
+ *   endpoint's policy (a revoked token spends nothing of its user's budget);
+ * - an address over the global limit gets 429 whatever its token; a revoked token 401; the policy
+ *   middleware mounted after this one enforces the policy verdict without another call.
+ * Fails closed: when Redis cannot answer, 503.
  */
 function requireAuth(
   ctx: FunctionContext,
@@ -80,31 +93,57 @@ function requireAuth(
   kind: string,
   spec: EndpointSpec,
 ): MiddlewareHandler<AccountEnv> {
+  const policy = spec.rateLimit;
   return async function authenticateBearer(c, next) {
-    const rateLimits = spec.rateLimit ? limits() : undefined;
     // AccountEnv only adds variables to AppEnv; Hono's Context type is invariant in its env.
     const appContext = c as unknown as Context<AppEnv>;
-    rateLimits?.startGlobalCheck(appContext);
-    const outcome = await ctx
-      .accountDeps("tokens", "kv", "ring")
-      .then((deps) =>
-        authenticate(deps, kind, c.req.header("authorization"), (claims) => {
-          if (!rateLimits || !spec.rateLimit) return;
-          c.set("userId", claims.sub);
-          rateLimits.startPolicyCheck(appContext, spec.rateLimit);
-        }),
-      )
-      .then(
-        (auth) => ({ ok: true as const, auth }),
-        (error: unknown) => ({ ok: false as const, error }),
-      );
-    // An address over the global limit gets 429, whatever its token was.
-    await rateLimits?.enforceGlobalCheck(appContext);
-    if (!outcome.ok) {
-      c.set("userId", undefined); // a token that verified but was refused names nobody
-      throw outcome.error;
+    const deps = await ctx.accountDeps("tokens", "kv", "ring");
+    let claims: AccessTokenClaims;
+    try {
+      claims = await verifyBearer(deps, kind, c.req.header("authorization"));
+    } catch (error) {
+      if (policy) {
+        const rateLimits = limits();
+        rateLimits.startGlobalCheck(appContext);
+        await rateLimits.enforceGlobalCheck(appContext);
+      }
+      throw error;
     }
-    const { auth } = outcome;
+    const keys = sessionStateKeys(kind, claims);
+    let values: readonly (string | null)[];
+    if (policy) {
+      const rateLimits = limits();
+      c.set("userId", claims.sub); // the subject of a user-keyed policy
+      const windows = {
+        global: rateLimits.windowFor(appContext, GLOBAL_POLICY_NAME),
+        route: rateLimits.windowFor(appContext, policy),
+      };
+      let check: Awaited<ReturnType<typeof checkSession>>;
+      try {
+        check = await checkSession(deps.kv, keys, claims.iat, windows);
+      } catch (cause) {
+        c.set("userId", undefined);
+        throw sessionStateUnavailable(cause);
+      }
+      rateLimits.adopt(appContext, GLOBAL_POLICY_NAME, windows.global, check.globalRemaining);
+      rateLimits.adopt(appContext, policy, windows.route, check.routeRemaining);
+      // An address over the global limit gets 429, whatever its token was.
+      await rateLimits.enforceGlobalCheck(appContext);
+      values = check.values;
+    } else {
+      try {
+        values = await deps.kv.mget(keys.filter((k): k is string => k !== null));
+      } catch (cause) {
+        throw sessionStateUnavailable(cause);
+      }
+    }
+    let auth: Awaited<ReturnType<typeof openSession>>;
+    try {
+      auth = await openSession(deps, kind, claims, values);
+    } catch (error) {
+      c.set("userId", undefined); // a token that verified but was refused names nobody
+      throw error;
+    }
     c.set("principal", auth.principal);
     c.set("cachedProfile", auth.cachedProfile);
     c.set("userId", auth.principal.userId);

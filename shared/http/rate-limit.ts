@@ -69,6 +69,35 @@ export interface RateLimits {
    * then awaits this verdict instead of making a second, sequential call. Idempotent per request.
    */
   startPolicyCheck(c: Context<AppEnv>, policyName: RateLimitPolicyName): void;
+  /**
+   * The sliding-window buckets this request is counted in for `policyName` (or `"global"`), in
+   * `@upstash/ratelimit`'s key layout (`rl:<policy>:<subject>:<window index>`), so another script
+   * can count it in its own Redis call with the library's algorithm (the session check does).
+   */
+  windowFor(c: Context<AppEnv>, policyName: RateLimitPolicyName | typeof GLOBAL_POLICY_NAME): SlidingWindow;
+  /**
+   * Records a verdict counted elsewhere for this request: `remaining` as the library's script
+   * returns it (negative: refused), or `null` when the request was not counted. `enforceGlobalCheck`
+   * and `middleware(policyName)` then enforce it without a Redis call.
+   */
+  adopt(
+    c: Context<AppEnv>,
+    policyName: RateLimitPolicyName | typeof GLOBAL_POLICY_NAME,
+    window: SlidingWindow,
+    remaining: number | null,
+  ): void;
+}
+
+/** One limit's sliding-window buckets for one request (`@upstash/ratelimit`'s layout and algorithm). */
+export interface SlidingWindow {
+  currentKey: string;
+  previousKey: string;
+  limit: number;
+  windowMs: number;
+  /** When the current window ends, epoch milliseconds. */
+  resetMs: number;
+  /** The time the window was computed for, epoch milliseconds (the script weighs the previous window by it). */
+  nowMs: number;
 }
 
 /** The verdict of one limiter call, or why there is none. */
@@ -203,7 +232,51 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
     return ipSubjectOf(c);
   };
 
+  const windowOf = (name: string, policy: RateLimitPolicy, subject: string): SlidingWindow => {
+    const nowMs = Date.now();
+    const windowMs = policy.windowSeconds * 1000;
+    const index = Math.floor(nowMs / windowMs);
+    const base = `${prefix}rl:${name}:${subject}`;
+    return {
+      currentKey: `${base}:${index}`,
+      previousKey: `${base}:${index - 1}`,
+      limit: policy.limit,
+      windowMs,
+      resetMs: (index + 1) * windowMs,
+      nowMs,
+    };
+  };
+
   return {
+    windowFor(c, policyName) {
+      if (policyName === GLOBAL_POLICY_NAME)
+        return windowOf(GLOBAL_POLICY_NAME, policies.global, ipSubjectOf(c));
+      const policy = policies.routes[policyName];
+      if (!policy) throw new Error(`createRateLimits: unknown policy ${JSON.stringify(policyName)}`);
+      return windowOf(policyName, policy, subjectOf(c, policyName, policy));
+    },
+
+    adopt(c, policyName, window, remaining) {
+      if (remaining === null) return;
+      const check: Check = {
+        ok: true,
+        success: remaining >= 0,
+        limit: window.limit,
+        remaining: Math.max(0, remaining),
+        resetMs: window.resetMs,
+      };
+      if (policyName === GLOBAL_POLICY_NAME) {
+        started.set(c, Promise.resolve(check));
+        return;
+      }
+      let forRequest = startedPolicies.get(c);
+      if (!forRequest) {
+        forRequest = new Map();
+        startedPolicies.set(c, forRequest);
+      }
+      forRequest.set(policyName, Promise.resolve(check));
+    },
+
     startGlobalCheck(c) {
       if (!started.has(c)) started.set(c, runCheck(globalLimiter, ipSubjectOf(c)));
     },

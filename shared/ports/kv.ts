@@ -6,6 +6,11 @@
  * idempotency marks stand on them. Times are seconds. Every method throws on transport failure;
  * callers decide whether to fail open or closed.
  */
+/** A Lua script for {@link Kv.evalScript}: its source, sent once, then called by its SHA-1. */
+export interface KvScript {
+  readonly source: string;
+}
+
 export interface Kv {
   /** GET; `null` when absent. */
   get(key: string): Promise<string | null>;
@@ -34,6 +39,13 @@ export interface Kv {
    * is absent. Optional: only the Bloom-filter rebuild uses it.
    */
   rename?(from: string, to: string): Promise<void>;
+  /**
+   * Runs a Lua script (EVALSHA, falling back to EVAL when the server does not know it yet) in one
+   * command and one round trip: what lets one request's several reads and counters cost one call.
+   * The script must name every key it touches in `keys`. Replies come back as Redis returns them
+   * (integers, strings, nested arrays; a Lua `false` as `null`).
+   */
+  evalScript(script: KvScript, keys: string[], args: (string | number)[]): Promise<unknown>;
   /** Liveness probe (PING). */
   ping(): Promise<void>;
 }
