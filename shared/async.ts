@@ -18,3 +18,15 @@ export async function settleWithin(promise: Promise<unknown>, ms: number): Promi
     clearTimeout(timer);
   }
 }
+
+/** Memoises an async factory; a rejection is forgotten so the next call tries again. */
+export function lazy<T>(make: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= make().catch((err: unknown) => {
+      pending = undefined;
+      throw err;
+    });
+    return pending;
+  };
+}

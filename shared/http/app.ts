@@ -8,6 +8,7 @@ import { matchedRoutes } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import type { ZodError } from "zod";
 import { settleWithin } from "../async";
+import type { Config } from "../config/schema";
 import { AuthError } from "../errors";
 import { countRequest } from "../observability/http-metrics";
 import { createLogger, errorFields, type Logger } from "../observability/logger";
@@ -66,6 +67,24 @@ export interface FunctionAppOptions {
   metrics?: Metrics;
   /** Longest the app waits, after the handler, for work handed to `waitUntil`, milliseconds. @default 1000 */
   pendingWorkWaitMs?: number;
+}
+
+/**
+ * The {@link FunctionAppOptions} every function derives from its configuration (body limit,
+ * trusted proxies, CORS origins), with its name and logger.
+ */
+export function functionAppOptions(
+  name: string,
+  config: Pick<Config, "http">,
+  logger: Logger,
+): Pick<FunctionAppOptions, "name" | "bodyLimitBytes" | "trustedProxyCount" | "corsOrigins" | "logger"> {
+  return {
+    name,
+    bodyLimitBytes: config.http.bodyLimitBytes,
+    trustedProxyCount: config.http.trustedProxyCount,
+    corsOrigins: config.http.corsOrigins,
+    logger,
+  };
 }
 
 /**

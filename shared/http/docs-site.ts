@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import type { Context, Hono } from "hono";
+import { lazy } from "../async";
 import type { AppEnv } from "./app";
 import {
   DOCS_ASSET_PREFIX,
@@ -134,18 +135,6 @@ export interface DocsSiteOptions {
   apiUrl: string;
   /** Produces the OpenAPI document; called once, on the first request that needs it. */
   document(): Promise<unknown>;
-}
-
-/** Memoises an async factory; a rejection is forgotten so the next request tries again. */
-function lazy<T>(make: () => Promise<T>): () => Promise<T> {
-  let pending: Promise<T> | undefined;
-  return () => {
-    pending ??= make().catch((err: unknown) => {
-      pending = undefined;
-      throw err;
-    });
-    return pending;
-  };
 }
 
 function originOf(url: string): string {

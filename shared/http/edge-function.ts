@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { type Config, parseConfig } from "../config/schema";
 import { createLogger, type Logger } from "../observability/logger";
-import { type AppEnv, createFunctionApp } from "./app";
+import { type AppEnv, createFunctionApp, functionAppOptions } from "./app";
 import type { EndpointSpec } from "./endpoint";
 import type { CreateApp } from "./function-app";
 
@@ -39,14 +39,7 @@ export function defineEdgeFunction(
   register: (app: OpenAPIHono<AppEnv>, ctx: EdgeContext) => void,
 ): CreateApp<EdgeContext> {
   return (ctx) => {
-    const { config } = ctx;
-    const app = createFunctionApp({
-      name: spec.name,
-      bodyLimitBytes: config.http.bodyLimitBytes,
-      trustedProxyCount: config.http.trustedProxyCount,
-      corsOrigins: config.http.corsOrigins,
-      logger: ctx.log,
-    });
+    const app = createFunctionApp(functionAppOptions(spec.name, ctx.config, ctx.log));
     register(app, ctx);
     return app;
   };

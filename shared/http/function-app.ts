@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { type AppEnv, createFunctionApp } from "./app";
+import { type AppEnv, createFunctionApp, functionAppOptions } from "./app";
 import type { FunctionContext } from "./context";
 import type { EndpointSpec } from "./endpoint";
 
@@ -22,11 +22,7 @@ export function defineFunction(
   return (ctx) => {
     const { config } = ctx;
     const app = createFunctionApp({
-      name: spec.name,
-      bodyLimitBytes: config.http.bodyLimitBytes,
-      trustedProxyCount: config.http.trustedProxyCount,
-      corsOrigins: config.http.corsOrigins,
-      logger: ctx.log,
+      ...functionAppOptions(spec.name, config, ctx.log),
       userKinds: config.userKinds,
       metrics: ctx.metrics(),
     });

@@ -1,3 +1,4 @@
+import { lazy } from "../async";
 import type { Config } from "../config/schema";
 import { ConfigError } from "../errors";
 import type { FunctionContext } from "../http/context";
@@ -35,18 +36,6 @@ export interface DeliveryFunctionOptions<M extends Notification> {
    * function module: this module never imports one).
    */
   createVerifier(keys: { currentSigningKey: string; nextSigningKey: string }): Promise<SignatureVerifier>;
-}
-
-/** Memoises an async factory; a rejection is forgotten so the next call tries again. */
-function lazy<T>(make: () => Promise<T>): () => Promise<T> {
-  let pending: Promise<T> | undefined;
-  return () => {
-    pending ??= make().catch((err: unknown) => {
-      pending = undefined;
-      throw err;
-    });
-    return pending;
-  };
 }
 
 /**
