@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { ConfigError } from "../errors";
+import { intIn, optionalString, optionalUrl } from "./fields";
 import { parseRateLimitOverrides, type RateLimitOverride } from "./rate-limits";
 import { parseUserKinds } from "./user-kinds";
+import { isWeakSecret, utf8Length } from "./weak-secrets";
 
 /**
  * The service configuration, parsed from the environment by {@link parseConfig}. Units are in the
@@ -91,60 +93,6 @@ export interface Config {
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
 
-/** Well-known placeholder and default secrets that must never reach production. */
-const WEAK_SECRETS = new Set(
-  [
-    "secret",
-    "changeme",
-    "change-me",
-    "password",
-    "your-secret-key",
-    "your_secret_key",
-    "supersecret",
-    "jwt-secret",
-    "replace-me",
-    "development",
-    "test",
-  ].map((s) => s.toLowerCase()),
-);
-
-const optionalString = z
-  .string()
-  .trim()
-  .optional()
-  .transform((v) => (v === "" ? undefined : v));
-
-const intIn = (min: number, max: number, fallback: number) =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === "") return fallback;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({
-          code: "custom",
-          message: `expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`,
-        });
-        return z.NEVER;
-      }
-      return n;
-    });
-
-const httpUrl = z
-  .string()
-  .trim()
-  .refine((v) => /^https?:\/\/[^\s]+$/.test(v) && URL.canParse(v), "expected an http(s) URL")
-  .transform((v) => v.replace(/\/+$/, ""));
-
-const optionalUrl = z
-  .string()
-  .trim()
-  .optional()
-  .transform((v) => (v === "" ? undefined : v))
-  .pipe(httpUrl.optional());
-
 /** Decodes standard or URL-safe base64 (padding optional); `null` when malformed. */
 export function decodeBase64(value: string): Uint8Array | null {
   const s = value.trim().replace(/-/g, "+").replace(/_/g, "/");
@@ -156,8 +104,6 @@ export function decodeBase64(value: string): Uint8Array | null {
     return null;
   }
 }
-
-const utf8Length = (s: string) => new TextEncoder().encode(s).length;
 
 const envSchema = z.object({
   ENVIRONMENT: z.enum(["development", "test", "staging", "production"]).default("development"),
@@ -322,13 +268,6 @@ function parseKeyRing(
     return undefined;
   }
   return { keys: entries, activeKeyId };
-}
-
-function isWeakSecret(value: string, minBytes: number): boolean {
-  if (utf8Length(value) < minBytes) return true;
-  if (WEAK_SECRETS.has(value.toLowerCase())) return true;
-  if (/change.?me|example|placeholder|dev.?only|insecure|secret.?key|your.?secret/i.test(value)) return true;
-  return new Set(value).size < 10; // e.g. "aaaaaaaa…" or "0101…"
 }
 
 /**
