@@ -75,6 +75,10 @@ export function createUpstashKv(redis: Redis): Kv {
             : await redis.set(key, value);
       return result !== null;
     },
+    async setNxGet(key, value, ttlSeconds) {
+      // SET … NX GET (Redis ≥ 7.0): the reply is the old value, or nil when this call stored it.
+      return str(await redis.set(key, value, { nx: true, get: true, ex: ttlSeconds }));
+    },
     async getdel(key) {
       return str(await redis.getdel(key));
     },
