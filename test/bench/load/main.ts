@@ -17,12 +17,13 @@
  * the functions' process to go idle and divides by every request it was sent. Nothing is asserted.
  *
  * Options (flags or environment): `--duration <s>` / BENCH_DURATION (default 12), `--warmup <s>` /
- * BENCH_WARMUP (default 3), `--only signup,signin,session,refresh` / BENCH_ONLY.
+ * BENCH_WARMUP (default 3), `--only signup,signin,session,refresh` / BENCH_ONLY, `--cpu-prof <dir>`
+ * (the functions' process writes a V8 CPU profile of the whole run into `<dir>` when it stops).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { loadPasswordHasher, OWASP_ARGON2ID } from "../../../shared/crypto/password";
@@ -31,7 +32,12 @@ import { testEnv } from "../../helpers/env";
 import { ipcClient } from "./ipc";
 
 const { values: flags } = parseArgs({
-  options: { duration: { type: "string" }, warmup: { type: "string" }, only: { type: "string" } },
+  options: {
+    duration: { type: "string" },
+    warmup: { type: "string" },
+    only: { type: "string" },
+    "cpu-prof": { type: "string" },
+  },
 });
 const DURATION_S = Number(flags.duration ?? process.env.BENCH_DURATION ?? 12);
 const WARMUP_S = Number(flags.warmup ?? process.env.BENCH_WARMUP ?? 3);
@@ -52,9 +58,14 @@ interface Child {
 }
 
 /** Spawns `script` with tsx and an IPC channel; resolves once it reports ready. */
-async function startChild(script: string, env: Record<string, string>, logFile: string): Promise<Child> {
+async function startChild(
+  script: string,
+  env: Record<string, string>,
+  logFile: string,
+  nodeFlags: string[] = [],
+): Promise<Child> {
   const log = openSync(logFile, "a");
-  const child = spawn(process.execPath, ["--import", "tsx", join(HERE, script)], {
+  const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", join(HERE, script)], {
     cwd: join(HERE, "../../.."),
     env,
     stdio: ["ignore", log, log, "ipc"],
@@ -151,6 +162,7 @@ try {
       ...standInsEnv,
     },
     join(dataDir, "functions.log"),
+    flags["cpu-prof"] === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(flags["cpu-prof"])}`],
   );
   const fn = functions;
   const baseUrl = await fn.call<string>("url");
