@@ -45,8 +45,26 @@ export interface UpstashBridge {
   url: string;
   /** The token it accepts, usable as UPSTASH_REDIS_REST_TOKEN. */
   token: string;
+  /**
+   * What the bridge has served since it started (monotonic; take deltas). Benchmarks and counting
+   * tests read it to price a request in Upstash terms: one HTTP request is one round trip, and
+   * Upstash bills each command of a request (a pipeline of 5 is 5 commands).
+   */
+  counters(): UpstashBridgeCounters;
   /** Stops listening, drops keep-alive sockets and closes the Redis connection. */
   close(): Promise<void>;
+}
+
+/** Totals of {@link UpstashBridge.counters}. */
+export interface UpstashBridgeCounters {
+  /** Authorized HTTP requests to `/`, `/pipeline` and `/multi-exec` (round trips), rejected ones included. */
+  requests: number;
+  /**
+   * Commands those requests carried: 1 per `POST /`, one per entry of `/pipeline` and
+   * `/multi-exec` (MULTI/EXEC the bridge adds are not counted). Commands a Lua script runs are not
+   * seen here; Redis's `INFO commandstats` counts them.
+   */
+  commands: number;
 }
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -135,6 +153,7 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
   const shaMap = new Map<string, string>();
   const tokenDigest = createHash("sha256").update(options.token).digest();
   let syncToken = 0;
+  const counted: UpstashBridgeCounters = { requests: 0, commands: 0 };
 
   const register = (script: string) => {
     const rewritten = stripUpstashScriptFlags(script);
@@ -214,6 +233,7 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
       if (!["", "/pipeline", "/multi-exec"].includes(path))
         return send(404, { error: "ERR unknown endpoint" });
       if (req.method !== "POST") return send(405, { error: "ERR only POST is supported" });
+      counted.requests++;
       const text = await readBody(req);
       if (text === undefined) return send(413, { error: "ERR request body too large" });
       let body: unknown;
@@ -225,11 +245,13 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
       const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
       if (path === "") {
         if (!isCommand(body)) return send(400, { error: "ERR body must be a JSON array of arguments" });
+        counted.commands++;
         return send(200, { result: encodeReply(await run(body), base64) });
       }
       if (!Array.isArray(body) || body.length === 0 || !body.every(isCommand)) {
         return send(400, { error: "ERR body must be a non-empty JSON array of commands (arrays)" });
       }
+      counted.commands += body.length;
       if (path === "/pipeline") {
         const settled = await Promise.allSettled(body.map(run));
         return send(
@@ -262,6 +284,7 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
   return {
     url: `http://${host}:${port}`,
     token: options.token,
+    counters: () => ({ ...counted }),
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

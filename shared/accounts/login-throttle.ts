@@ -19,11 +19,18 @@ export type LoginThrottleVerdict = { allowed: true } | { allowed: false; retryAf
 
 /** Per-account login throttle (see {@link createLoginThrottle}). */
 export interface LoginThrottle {
-  /** One GET. Call before verifying the password; refuse without verifying when not allowed. */
+  /**
+   * One MGET (lock and failure count). Call before verifying the password; refuse without
+   * verifying when not allowed.
+   */
   check(kind: string, emailIndex: string): Promise<LoginThrottleVerdict>;
   /** Counts one failed attempt; locks the account once the count reaches `maxFailures`. */
   recordFailure(kind: string, emailIndex: string): Promise<void>;
-  /** Forgets failures and any lock (after a successful login or a password reset). */
+  /**
+   * Forgets failures and any lock (after a successful login or a password reset): one DEL, skipped
+   * when this instance's last `check` of the account found neither (the common login), so a
+   * clean login costs no write.
+   */
   reset(kind: string, emailIndex: string): Promise<void>;
 }
 
@@ -31,6 +38,16 @@ export interface LoginThrottle {
 const countKey = (kind: string, emailIndex: string) => `${kind}:lt:${emailIndex}`;
 /** Lock of an account: epoch ms until which attempts are refused (TTL = the lock). A separate segment so no index can name it. */
 const lockKey = (kind: string, emailIndex: string) => `${kind}:lt-lock:${emailIndex}`;
+
+/**
+ * Accounts whose last check on this instance found no failure count and no lock, so the `reset`
+ * of the same login has nothing to delete. Bounded: cleared when full (a forgotten entry only
+ * costs one DEL). An entry is trusted for {@link CLEAN_TRUST_MS} only, so a `reset` for another
+ * reason later (a password reset) still deletes what other instances may have recorded since.
+ */
+const MAX_CLEAN_ENTRIES = 10_000;
+/** How long a clean check lets `reset` skip its DEL, milliseconds (a login's check-to-reset span). */
+const CLEAN_TRUST_MS = 10_000;
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) {
@@ -58,6 +75,9 @@ function positiveInteger(name: string, value: number): number {
  * the lock is set either way.
  *
  * Keys: `<kind>:lt:<emailIndex>` (counter) and `<kind>:lt-lock:<emailIndex>` (lock until, epoch ms).
+ * Redis cost: `check` one MGET; a clean successful login nothing more (`reset` skips its DEL when
+ * this instance's check saw no counter and no lock); a failure one INCR+EXPIRE transaction, plus
+ * two SETs in one pipeline when it locks.
  * Every method throws what the Kv throws on transport failure; login should then fail closed.
  *
  * @throws Error when an option is not a positive integer or `maxDelaySeconds < baseDelaySeconds`.
@@ -71,16 +91,26 @@ export function createLoginThrottle(kv: Kv, opts: LoginThrottleOptions = {}): Lo
     throw new Error("createLoginThrottle: maxDelaySeconds must be at least baseDelaySeconds");
   }
   const now = opts.now ?? Date.now;
+  /** Account → when its check found it clean (epoch ms, from `now`). */
+  const clean = new Map<string, number>();
+  const account = (kind: string, emailIndex: string) => `${kind}\n${emailIndex}`;
 
   return {
     async check(kind, emailIndex) {
-      const until = Number(await kv.get(lockKey(kind, emailIndex)));
+      const [lock, count] = await kv.mget([lockKey(kind, emailIndex), countKey(kind, emailIndex)]);
+      const id = account(kind, emailIndex);
+      if (lock === null && count === null) {
+        if (clean.size >= MAX_CLEAN_ENTRIES) clean.clear();
+        clean.set(id, now());
+      } else clean.delete(id);
+      const until = Number(lock);
       const nowMs = now();
       if (!(until > nowMs)) return { allowed: true };
       return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((until - nowMs) / 1000)) };
     },
 
     async recordFailure(kind, emailIndex) {
+      clean.delete(account(kind, emailIndex));
       const failures = await kv.incr(countKey(kind, emailIndex), windowSeconds);
       if (failures < maxFailures) return;
       // The exponent is bounded so the product stays a finite number before the cap applies.
@@ -95,6 +125,12 @@ export function createLoginThrottle(kv: Kv, opts: LoginThrottleOptions = {}): Lo
     },
 
     async reset(kind, emailIndex) {
+      // A failure another instance records between this instance's check and here stays counted
+      // (stricter, never looser, than deleting it); a failure recorded here cleared the entry.
+      const id = account(kind, emailIndex);
+      const checkedAt = clean.get(id);
+      clean.delete(id);
+      if (checkedAt !== undefined && now() - checkedAt <= CLEAN_TRUST_MS) return;
       await kv.del(countKey(kind, emailIndex), lockKey(kind, emailIndex));
     },
   };

@@ -24,9 +24,27 @@ export function createUpstashRedis(options: { url: string; token: string; timeou
 }
 
 // Bitmaps are read and written with one script call each, so a Bloom-filter probe or insert of
-// k bits costs one round trip (BITFIELD is unusable under auto-pipelining: notes/protocols.md §1).
-const GET_BITS = `local r = {} for i, o in ipairs(ARGV) do r[i] = redis.call('GETBIT', KEYS[1], o) end return r`;
-const SET_BITS = `for _, o in ipairs(ARGV) do redis.call('SETBIT', KEYS[1], o, 1) end return #ARGV`;
+// k bits is one command on the wire (one round trip, batched by auto-pipelining with whatever else
+// is sent in the same tick) and two in Redis (the script and ONE BITFIELD for up to 1000 offsets),
+// instead of k GETBIT/SETBIT. BITFIELD itself cannot be sent through the client: its builder is
+// broken under auto-pipelining (notes/protocols.md §1). A BITFIELD of only GETs does not create a
+// missing key; it reads it as all zeros, as GETBIT does. The argument list is cut into parts so
+// `unpack` stays far below Lua's stack limit (about 8000 values).
+const GET_BITS = `local r, n, a, m = {}, 0, {}, 0
+for i = 1, #ARGV do
+  a[m + 1] = 'GET'; a[m + 2] = 'u1'; a[m + 3] = ARGV[i]; m = m + 3
+  if m >= 3000 or i == #ARGV then
+    for _, b in ipairs(redis.call('BITFIELD', KEYS[1], unpack(a, 1, m))) do n = n + 1; r[n] = b end
+    m = 0
+  end
+end
+return r`;
+const SET_BITS = `local a, m = {}, 0
+for i = 1, #ARGV do
+  a[m + 1] = 'SET'; a[m + 2] = 'u1'; a[m + 3] = ARGV[i]; a[m + 4] = 1; m = m + 4
+  if m >= 4000 or i == #ARGV then redis.call('BITFIELD', KEYS[1], unpack(a, 1, m)); m = 0 end
+end
+return #ARGV`;
 
 /**
  * The {@link Kv} port over Upstash Redis. Every method is one HTTP round trip (auto-pipelining may
@@ -57,6 +75,10 @@ export function createUpstashKv(redis: Redis): Kv {
             ? await redis.set(key, value, { nx: true })
             : await redis.set(key, value);
       return result !== null;
+    },
+    async setNxGet(key, value, ttlSeconds) {
+      // SET … NX GET (Redis ≥ 7.0): the reply is the old value, or nil when this call stored it.
+      return str(await redis.set(key, value, { nx: true, get: true, ex: ttlSeconds }));
     },
     async getdel(key) {
       return str(await redis.getdel(key));

@@ -16,18 +16,27 @@ import { type Notification, openNotification } from "./messages";
 export const DELIVERED_MARK_TTL_SECONDS = 7 * 86_400;
 
 /**
- * How long one delivery holds the per-notification send lock, seconds. Longer than a delivery
- * function's timeout (30 s in the manifest), so the lock cannot expire under a send still running;
+ * How long one delivery holds the per-notification send claim, seconds. Longer than a delivery
+ * function's timeout (30 s in the manifest), so the claim cannot expire under a send still running;
  * short enough that a crashed delivery is retried by QStash's next attempt.
  */
 export const SEND_LOCK_TTL_SECONDS = 60;
 
+/** Value of the delivery mark while one attempt sends (the send lock). */
+export const SENDING = "sending";
+/** Value of the delivery mark once sent. Any value other than {@link SENDING} (e.g. an older `1`) means sent. */
+export const SENT = "sent";
+
 /** Redis keys of the consumer, by notification id (ids are `[A-Za-z0-9_:.-]{1,200}`). */
 export const deliveryKeys = {
-  /** Set only after a successful send; its presence means "already delivered". */
+  /**
+   * The one idempotency mark of a notification: absent (never sent, or a failed attempt released
+   * it), {@link SENDING} while one attempt holds the send lock (TTL {@link SEND_LOCK_TTL_SECONDS}),
+   * {@link SENT} after a successful send (TTL {@link DELIVERED_MARK_TTL_SECONDS}). One key, so
+   * taking the lock and reading "already sent" is one atomic command (SET NX GET), and marking
+   * sent also releases the lock: two commands per delivery.
+   */
   done: (notificationId: string) => `notify:done:${notificationId}`,
-  /** Held while one delivery sends, so two concurrent deliveries of one id cannot both send. */
-  lock: (notificationId: string) => `notify:lock:${notificationId}`,
 };
 
 /** What {@link consumeDelivery} works with. */
@@ -89,11 +98,13 @@ const problem = (code: ErrorCode, detail: string): DeliveryResult => {
  * 2. opens the sealed body: unreadable (malformed, wrong key, tampered) → 200 `discarded`,
  *    logged as `undecodable_message` (redelivery cannot fix it, so it is acknowledged); a message of
  *    a type this function does not deliver → 200 `discarded`, `unexpected_type`;
- * 3. takes the send lock (`SET NX EX`), then checks the "sent" mark: held lock → 503
- *    `delivery_in_progress` (QStash retries later), mark present → 200 `duplicate`;
- * 4. sends with the notification id as idempotency key: success → "sent" mark (7 days) + 200
- *    `sent`; transient failure → 503 `provider_unavailable` (retried); permanent failure → logged
- *    and 200 `failed` (acknowledged); a throw → 500 `delivery_failed` (retried).
+ * 3. claims the notification's mark (`SET NX GET EX`, one command): held by another attempt →
+ *    503 `delivery_in_progress` (QStash retries later), already sent → 200 `duplicate`;
+ * 4. sends with the notification id as idempotency key: success → the mark becomes "sent"
+ *    (7 days; one SET, which also releases the lock) + 200 `sent`; transient failure → mark
+ *    deleted, 503 `provider_unavailable` (retried); permanent failure → mark deleted, logged and
+ *    200 `failed` (acknowledged); a throw → mark deleted, 500 `delivery_failed` (retried).
+ * Redis cost of a delivery: two commands (claim, mark) on success, two (claim, release) on failure.
  * Redis unreachable → 503 `service_unavailable`. If the mark cannot be written after a successful
  * send, the answer is still 200 (a retry would send twice) and the lock is left to expire.
  *
@@ -150,24 +161,19 @@ export async function consumeDelivery<M extends Notification>(
     return { status: 200, body: { status: "discarded", code: "unexpected_type" } };
   }
 
-  const lockKey = deliveryKeys.lock(id);
+  const markKey = deliveryKeys.done(id);
   const release = () =>
-    deps.kv.del(lockKey).catch((err: unknown) => {
+    deps.kv.del(markKey).catch((err: unknown) => {
       log.warn("send lock not released; it expires on its own", {
         code: "lock_release_failed",
         ...errorFields(err),
       });
     });
+  let state: string | null;
   try {
-    // Lock first, then read the mark: a holder writes the mark before releasing, so whoever gets the
-    // lock next is certain to see it.
-    if (!(await deps.kv.set(lockKey, "1", { nx: true, ttlSeconds: SEND_LOCK_TTL_SECONDS }))) {
-      log.info("delivery deferred: another attempt is sending", {
-        event: "delivery_deferred",
-        code: "delivery_in_progress",
-      });
-      return problem("delivery_in_progress", "This notification is being sent by another attempt");
-    }
+    // One atomic command takes the lock when the mark is absent, or tells who has it: a holder
+    // turns its lock into the "sent" mark, so whoever claims next is certain to see it.
+    state = await deps.kv.setNxGet(markKey, SENDING, SEND_LOCK_TTL_SECONDS);
   } catch (err) {
     log.error("delivery deferred: redis unavailable", {
       code: "service_unavailable",
@@ -176,20 +182,16 @@ export async function consumeDelivery<M extends Notification>(
     });
     return problem("service_unavailable", "A required service is unavailable (redis)");
   }
-  try {
-    if ((await deps.kv.get(deliveryKeys.done(id))) !== null) {
-      await release();
-      log.info("delivery skipped: already sent", { event: "delivery_duplicate", outcome: "duplicate" });
-      return { status: 200, body: { status: "duplicate" } };
-    }
-  } catch (err) {
-    await release();
-    log.error("delivery deferred: redis unavailable", {
-      code: "service_unavailable",
-      service: "redis",
-      ...errorFields(err),
+  if (state === SENDING) {
+    log.info("delivery deferred: another attempt is sending", {
+      event: "delivery_deferred",
+      code: "delivery_in_progress",
     });
-    return problem("service_unavailable", "A required service is unavailable (redis)");
+    return problem("delivery_in_progress", "This notification is being sent by another attempt");
+  }
+  if (state !== null) {
+    log.info("delivery skipped: already sent", { event: "delivery_duplicate", outcome: "duplicate" });
+    return { status: 200, body: { status: "duplicate" } };
   }
 
   let result: SendResult;
@@ -224,10 +226,10 @@ export async function consumeDelivery<M extends Notification>(
   }
 
   try {
-    await deps.kv.set(deliveryKeys.done(id), "1", { ttlSeconds: DELIVERED_MARK_TTL_SECONDS });
-    await release();
+    // Overwrites this attempt's lock: marked sent and unlocked in one command.
+    await deps.kv.set(markKey, SENT, { ttlSeconds: DELIVERED_MARK_TTL_SECONDS });
   } catch (err) {
-    // Sent but not marked: the lock (not released) still covers the next minute, and Resend's
+    // Sent but not marked: the lock (still held) covers the next minute, and Resend's
     // idempotency key covers email for 24 h. Answering 5xx here would make QStash send it again.
     log.error("sent, but the delivered mark was not written", { code: "mark_failed", ...errorFields(err) });
   }

@@ -1,15 +1,17 @@
 /**
  * The metric families this service exposes at `/metrics`, and the per-request HTTP counter.
  *
- * How a request is counted without adding a Redis round trip after its response is known: the
- * increment is STARTED when the request starts, optimistically under `status_class="2xx"`, so its
- * HTTP request to Redis runs in parallel with the request's own work instead of after it; when
- * the request ends with another class, one correction moves it (2xx −1, real class
- * +1, same minute bucket). The app awaits both before returning the response, because on Lambda
- * work still running after the response may be frozen and never finish. A success therefore costs
- * no sequential round trip; an error costs one. Consequences, documented in the README: a request
- * still in flight shows as 2xx for its duration, and one killed by a platform timeout (which this
- * code never sees end) stays counted as 2xx.
+ * How a request is counted (counts are buffered per instance and flushed at most every few
+ * seconds: `metrics.ts`): when the request starts it is added, optimistically under
+ * `status_class="2xx"`, and if the instance's flush is due, the flush starts then, so its one HTTP
+ * request runs beside the request's own work instead of after it; when the request ends with
+ * another class, a correction is recorded in memory only (2xx −1, real class +1, same minute
+ * bucket), never a write after the response is known. The app awaits the started flush before
+ * returning the response, because on Lambda work still running after the response may be frozen
+ * and never finish. A request costs no Redis command of its own; one request every few seconds
+ * carries the instance's flush. Consequences, documented in the README: a request in flight when a
+ * flush runs shows as 2xx until the next one, and one killed by a platform timeout (which this
+ * code never sees end) stays counted as 2xx if a flush carried its start.
  */
 import { type Metrics, seriesKey, statusClass } from "./metrics";
 
@@ -65,9 +67,10 @@ export interface RequestCount {
 }
 
 /**
- * Starts counting one request now (see the file comment): the 2xx increment is issued at once and
- * not awaited here; {@link RequestCount.finish} awaits it and, for a non-2xx status, applies the
- * correction in the same bucket (or only the real class when the first write failed).
+ * Starts counting one request now (see the file comment): the 2xx increment is added at once (and
+ * the instance's flush started if due, not awaited here); {@link RequestCount.finish} awaits that
+ * flush and, for a non-2xx status, records the correction in memory in the same bucket (or only
+ * the real class when the flush carrying the increment failed and dropped it).
  */
 export function countRequest(
   metrics: Metrics,
@@ -83,7 +86,7 @@ export function countRequest(
       const counted = await started;
       if (cls === "2xx") return;
       const actual = httpRequestSeries(route, method, cls);
-      await metrics.add(counted ? { [success]: -1, [actual]: 1 } : { [actual]: 1 }, nowMs);
+      metrics.record(counted ? { [success]: -1, [actual]: 1 } : { [actual]: 1 }, nowMs);
     },
   };
 }

@@ -18,6 +18,12 @@ export interface Kv {
   mget(keys: string[]): Promise<(string | null)[]>;
   /** SET with optional TTL (seconds) and NX. Returns `false` only when `nx` is set and the key existed. */
   set(key: string, value: string, options?: { ttlSeconds?: number; nx?: boolean }): Promise<boolean>;
+  /**
+   * SET NX GET with a TTL (seconds), one atomic command: stores `value` when `key` is absent and
+   * returns `null`; otherwise changes nothing and returns the value present. A claim and a read of
+   * the current state in one step (e.g. "take the send lock unless it is held or already done").
+   */
+  setNxGet(key: string, value: string, ttlSeconds: number): Promise<string | null>;
   /** GETDEL: atomically reads and removes (single-use consumption). `null` when absent. */
   getdel(key: string): Promise<string | null>;
   /** DEL of several keys; returns how many existed. */

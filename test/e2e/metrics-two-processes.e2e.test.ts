@@ -6,7 +6,8 @@ import { type ServerProcess, startServerProcess } from "../helpers/server-proces
 /**
  * Metrics across instances, end to end: two local runtimes in separate CHILD processes (two warm
  * Lambda instances) with their own Upstash bridges on ONE redis-server. Each counts its own
- * requests; one `/metrics` response from either shows the sum of both.
+ * requests in memory and flushes them to Redis at most every few seconds, and whenever it is
+ * scraped; one `/metrics` response from either shows the sum of both once both have flushed.
  */
 let redis: RedisServerHandle;
 let a: ServerProcess;
@@ -49,6 +50,12 @@ describe("metrics shared through Redis", () => {
     for (let i = 0; i < 2; i++) statuses.push((await badLogin(a, i)).status);
     for (let i = 2; i < 5; i++) statuses.push((await badLogin(b, i)).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 200, 401, 401, 401, 401, 401]);
+
+    // Counts are buffered per instance: scraping b makes b flush what it holds (a scrape of a
+    // flushes a's own), instead of waiting for b's next request after its flush interval.
+    const flushB = await call(b, "/metrics", { headers: { authorization: `Bearer ${opsToken}` } });
+    expect(flushB.status).toBe(200);
+    await flushB.text();
 
     const fromA = await call(a, "/metrics", { headers: { authorization: `Bearer ${opsToken}` } });
     expect(fromA.status).toBe(200);

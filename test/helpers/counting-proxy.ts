@@ -13,7 +13,14 @@ export interface CountingProxy {
    * Every request seen: its path (`/pipeline`, `/`), the command names it carried, and when it
    * arrived and was answered (epoch ms), so tests can tell concurrent round trips from sequential ones.
    */
-  requests: { path: string; commands: string[]; arrivedAtMs: number; answeredAtMs?: number }[];
+  requests: {
+    path: string;
+    commands: string[];
+    /** Every command of the request with its arguments, as sent (numbers and booleans as strings). */
+    args: string[][];
+    arrivedAtMs: number;
+    answeredAtMs?: number;
+  }[];
   /** Forgets the recorded requests. */
   reset(): void;
   close(): Promise<void>;
@@ -34,10 +41,12 @@ export async function startCountingProxy(
     for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
     const body = Buffer.concat(chunks).toString("utf8");
     const parsed = JSON.parse(body) as unknown[];
-    const commands = (Array.isArray(parsed[0]) ? (parsed as unknown[][]) : [parsed]).map((c) => String(c[0]));
+    const args = (Array.isArray(parsed[0]) ? (parsed as unknown[][]) : [parsed]).map((c) => c.map(String));
+    const commands = args.map((c) => String(c[0]));
     const entry: CountingProxy["requests"][number] = {
       path: req.url ?? "",
       commands,
+      args,
       arrivedAtMs: Date.now(),
     };
     requests.push(entry);

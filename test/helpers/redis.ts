@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { Redis, type RedisConfigNodejs } from "@upstash/redis";
 import { startRedisServer } from "../../infra/local/redis-server";
-import { startUpstashBridge } from "../../infra/local/upstash-bridge";
+import { startUpstashBridge, type UpstashBridgeCounters } from "../../infra/local/upstash-bridge";
 
 /** Connection details of a throwaway Redis and its Upstash-REST bridge. */
 export interface TestRedis {
@@ -16,6 +16,8 @@ export interface TestRedis {
   restUrl: string;
   /** Random bearer token the bridge accepts (UPSTASH_REDIS_REST_TOKEN). */
   restToken: string;
+  /** The bridge's round-trip and command counters (monotonic; take deltas). */
+  counters(): UpstashBridgeCounters;
   /** Closes the bridge, then stops redis-server. */
   stop(): Promise<void>;
 }
@@ -35,6 +37,7 @@ export async function startTestRedis(): Promise<TestRedis> {
       redisUrl: server.url,
       restUrl: bridge.url,
       restToken,
+      counters: () => bridge.counters(),
       async stop() {
         await bridge.close();
         await server.stop();

@@ -5,6 +5,7 @@ import { createUpstashKv } from "../../shared/adapters/upstash-kv";
 import type { Kv } from "../../shared/ports/kv";
 import { type CountingProxy, startCountingProxy } from "../helpers/counting-proxy";
 import { createTestUpstashClient, startTestRedis, type TestRedis } from "../helpers/redis";
+import { commandStats } from "../helpers/redis-cost";
 
 const items = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
@@ -133,6 +134,35 @@ describe("round trips: each add and each probe is one HTTP request", () => {
     }
     expect(proxy.requests).toHaveLength(10);
     for (const request of proxy.requests) expect(request.commands).toEqual(["evalsha"]);
+  });
+
+  it("runs one BITFIELD in Redis per add and per probe, not k GETBIT/SETBIT, and a probe creates no key", async () => {
+    const f = filter(); // k = 7
+    await f.add("warm");
+    await f.mightContain("warm");
+    const before = await commandStats(env.redisUrl);
+    await f.add("counted");
+    expect(await f.mightContain("counted")).toBe(true);
+    const after = await commandStats(env.redisUrl);
+    const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+    expect(delta("bitfield")).toBe(2);
+    expect(delta("evalsha")).toBe(2);
+    expect(delta("getbit") + delta("setbit")).toBe(0);
+
+    const absent = createBloomFilter(kv, {
+      key: "t:bloom:never-written",
+      capacity: 10,
+      falsePositiveRate: P,
+    });
+    expect(await absent.mightContain("anything")).toBe(false); // a missing bitmap reads as all zeros (unchanged)
+    expect(await redis.exists(absent.storageKey)).toBe(0);
+  });
+
+  it("probes and sets more offsets than one BITFIELD part (and Lua's unpack) can take", async () => {
+    const f = createBloomFilter(kv, { key: "t:bloom:wide", capacity: 100, falsePositiveRate: 1e-9 }); // k = 30
+    const list = items("wide-", 500); // 15000 offsets in one addMany call
+    expect(await f.addMany(list)).toBe(500);
+    expect((await probeAll(f, list)).every(Boolean)).toBe(true);
   });
 
   it("batches addMany into ⌊8192/k⌋ items per request", async () => {

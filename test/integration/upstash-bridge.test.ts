@@ -390,3 +390,32 @@ describe("the bridge when its Redis goes away", () => {
     }
   });
 });
+
+describe("the bridge's counters", () => {
+  it("counts one round trip per HTTP request and one command per entry, whatever the endpoint", async () => {
+    const server = await startRedisServer();
+    const bridge = await startUpstashBridge({ redisUrl: server.url, token: "count-test" });
+    try {
+      const client = createTestUpstashClient({ restUrl: bridge.url, restToken: "count-test" });
+      const before = bridge.counters();
+      await Promise.all([client.set("a", "1"), client.set("b", "2"), client.get("a")]); // 2 auto-pipelines
+      const tx = client.multi();
+      tx.incr("n");
+      tx.expire("n", 60);
+      await tx.exec(); // one /multi-exec of 2 commands (MULTI/EXEC not counted)
+      await client.exec(["PING"]); // a single POST /
+      const wrongToken = await fetch(bridge.url, {
+        method: "POST",
+        headers: { authorization: "Bearer nope" },
+        body: '["ping"]',
+      });
+      expect(wrongToken.status).toBe(401); // refused before counting
+      const after = bridge.counters();
+      expect(after.requests - before.requests).toBe(4);
+      expect(after.commands - before.commands).toBe(6);
+    } finally {
+      await bridge.close();
+      await server.stop();
+    }
+  });
+});

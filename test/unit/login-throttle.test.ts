@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLoginThrottle } from "../../shared/accounts/login-throttle";
 import { createUpstashKv, createUpstashRedis } from "../../shared/adapters/upstash-kv";
 import type { Kv } from "../../shared/ports/kv";
+import { startCountingProxy } from "../helpers/counting-proxy";
 import { createTestUpstashClient, startTestRedis, type TestRedis } from "../helpers/redis";
 
 let env: TestRedis;
@@ -84,6 +85,46 @@ describe("per-account login throttle (real Redis via the Upstash bridge)", () =>
     // Counting starts again from zero: four more failures do not lock.
     await fail(throttle, "User1", index, 4);
     expect(await throttle.check("User1", index)).toEqual({ allowed: true });
+  });
+
+  it("costs one command per check, and no write for a clean login (reset right after a clean check)", async () => {
+    const proxy = await startCountingProxy(env.restUrl);
+    try {
+      const counted = createUpstashKv(
+        createUpstashRedis({ url: proxy.url, token: env.restToken, timeoutMs: 2000 }),
+      );
+      const throttle = createLoginThrottle(counted);
+      const index = freshIndex();
+      expect(await throttle.check("User1", index)).toEqual({ allowed: true });
+      await throttle.reset("User1", index);
+      expect(proxy.requests.map((r) => r.commands)).toEqual([["mget"]]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("still deletes on reset when the check saw failures, when another failure came between, or when the check is old", async () => {
+    const clock = manualClock();
+    const throttle = createLoginThrottle(kv, { now: clock.now });
+    const other = createLoginThrottle(kv, { now: clock.now }); // a second instance
+    const seen = freshIndex();
+    await fail(throttle, "User1", seen, 2);
+    await throttle.check("User1", seen);
+    await throttle.reset("User1", seen);
+    expect(await kv.get(`User1:lt:${seen}`)).toBeNull();
+
+    const racing = freshIndex();
+    await throttle.check("User1", racing); // clean
+    await fail(throttle, "User1", racing, 1); // a failure on this instance forgets "clean"
+    await throttle.reset("User1", racing);
+    expect(await kv.get(`User1:lt:${racing}`)).toBeNull();
+
+    const stale = freshIndex();
+    await throttle.check("User1", stale); // clean, then another instance records failures
+    await fail(other, "User1", stale, 6);
+    clock.advanceSeconds(60); // e.g. a password reset a minute later on this instance
+    await throttle.reset("User1", stale);
+    expect(await kv.mget([`User1:lt:${stale}`, `User1:lt-lock:${stale}`])).toEqual([null, null]);
   });
 
   it("isolates kinds: a locked account of one kind does not lock the same index in another", async () => {
