@@ -51,12 +51,17 @@ export async function login(
     emailIndex = null; // not an address at all: treated exactly like an unknown account
   }
   const throttleKey = emailIndex ?? `invalid:${email.length}`;
-  const gate = await deps.loginThrottle.check(kind, throttleKey);
+  // The throttle verdict and the Bloom probe go out together (one Redis round trip); the probe
+  // reveals nothing to the caller, whatever the verdict.
+  const [gate, maybeRegistered] = await Promise.all([
+    deps.loginThrottle.check(kind, throttleKey),
+    emailIndex === null ? false : deps.emailBloom(kind).mightContain(emailIndex),
+  ]);
   if (!gate.allowed) {
     throw new AuthError("too_many_attempts", { retryAfterSeconds: gate.retryAfterSeconds });
   }
   let user: UserRecord | null = null;
-  if (emailIndex !== null && (await deps.emailBloom(kind).mightContain(emailIndex))) {
+  if (emailIndex !== null && maybeRegistered) {
     user = await deps.store.findByEmailIndex(kind, emailIndex);
   }
   const ok = user

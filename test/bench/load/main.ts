@@ -26,8 +26,8 @@ import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { loadPasswordHasher, OWASP_ARGON2ID } from "../../../shared/crypto/password";
 import { RATE_LIMIT_POLICIES } from "../../../shared/config/rate-limits";
+import { loadPasswordHasher, OWASP_ARGON2ID } from "../../../shared/crypto/password";
 import { testEnv } from "../../helpers/env";
 import { ipcClient } from "./ipc";
 
