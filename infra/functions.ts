@@ -33,6 +33,15 @@ export const SECRET_ENV = {
 /** Name of an `sst.Secret`. */
 export type SecretName = keyof typeof SECRET_ENV;
 
+// --- issue #12 (deploy): runtime and `$default` route -------------------------------------------
+/**
+ * The Lambda runtime of every deployed function: the newest SST 4.17 offers (and its default,
+ * `platform/src/components/aws/function.ts`). `sst.config.ts` deploys with it and the SST-faithful
+ * build test (`test/build/sst-esbuild.ts`) derives esbuild's target from it.
+ */
+export const LAMBDA_NODE_RUNTIME = "nodejs24.x";
+// --- end issue #12 ------------------------------------------------------------------------------
+
 /** One deployed function: the single source of truth read by SST, the local server, OpenAPI and tests. */
 export interface FunctionSpec {
   /** Resource name (PascalCase, unique), e.g. `Login`. */
@@ -52,6 +61,11 @@ export interface FunctionSpec {
   nodeInstall?: readonly string[];
   /** Files SST copies into the bundle as they are (`copyFiles`: paths from the repo root / bundle root). */
   copyFiles?: readonly { from: string; to: string }[];
+  /**
+   * issue #12: this function is the HTTP API's `$default` route (every method/path no other route
+   * matches). It has no `routes`; the local server ignores it (it answers unknown paths itself).
+   */
+  gatewayDefault?: true;
 }
 
 /** A function template before kind expansion: `kindRoutes` are repeated under `/{kind}` for every kind. */
@@ -276,6 +290,18 @@ const TEMPLATES: FunctionTemplate[] = [
     timeoutSeconds: 30,
     secrets: ALL_SECRETS,
   },
+  // --- issue #12 (deploy) ---
+  {
+    // API Gateway's `$default` route: 404 problem+json with the security headers, as locally.
+    name: "NotFound",
+    module: "functions/not-found",
+    gatewayDefault: true,
+    runtime: "node",
+    memoryMB: 256,
+    timeoutSeconds: 5,
+    secrets: ALL_SECRETS,
+  },
+  // --- end issue #12 ---
 ];
 
 /**
