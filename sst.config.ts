@@ -2,9 +2,13 @@
 
 /**
  * SST v4 app: a thin loop over the function manifest (`infra/functions.ts`). Each manifest entry
- * becomes one `sst.aws.Function` with its own function URL; one HTTP API (API Gateway v2) gives the
- * whole API a single base URL with exact `METHOD /path` routes; secrets are `sst.Secret`s passed to
- * the functions that list them, under the environment names `shared/config` reads.
+ * becomes one `sst.aws.Function` on the newest Node runtime SST offers; one HTTP API (API Gateway
+ * v2) is the only way in: exact `METHOD /path` routes from the manifest, and a `$default` route to
+ * the function marked `gatewayDefault` (404 problem+json, like the local server). No function URLs
+ * (`url: false`): they would be a second, unauthenticated door with CORS `*` around the gateway.
+ * Secrets are `sst.Secret`s, each `link`ed only to the functions whose manifest entry lists it
+ * (encrypted into the bundle's `resource.enc`, read with `Resource.<Name>.value` from `sst`), never
+ * plain environment variables.
  *
  * Deploy: `npx sst secret set JwtSecret … --stage production` for each secret, then
  * `npx sst deploy --stage production` (see README "Deploy").
@@ -20,7 +24,7 @@ export default $config({
   },
   async run() {
     // SST requires imports inside run().
-    const { buildManifest, SECRET_ENV } = await import("./infra/functions");
+    const { buildManifest, LAMBDA_NODE_RUNTIME, SECRET_ENV } = await import("./infra/functions");
     const manifest = await buildManifest();
     const secrets = Object.fromEntries(
       Object.keys(SECRET_ENV).map((name) => [name, new sst.Secret(name)]),
@@ -55,25 +59,26 @@ export default $config({
       APP_NAME: process.env.APP_NAME ?? "Auth Service",
       MAIL_FROM: process.env.MAIL_FROM ?? "no-reply@example.com",
       TWILIO_NUMBER: process.env.TWILIO_NUMBER ?? "",
-      ...(process.env.APP_URL ? { APP_URL: process.env.APP_URL } : {}),
+      // Mail links and QStash destinations (`${APP_URL}/jobs/email|sms`) go through the gateway:
+      // its URL unless a custom domain in front of it is given.
+      APP_URL: process.env.APP_URL || api.url,
       ...(corsOrigins.length > 0 ? { CORS_ORIGINS: corsOrigins.join(",") } : {}),
     };
     for (const fn of manifest) {
       const lambda = new sst.aws.Function(fn.name, {
         handler: `${fn.module}.handler`,
-        runtime: "nodejs22.x",
+        runtime: LAMBDA_NODE_RUNTIME,
         architecture: "arm64",
         memory: `${fn.memoryMB} MB`,
         timeout: `${fn.timeoutSeconds} seconds`,
-        url: true,
-        environment: {
-          ...plain,
-          ...Object.fromEntries(fn.secrets.map((s) => [SECRET_ENV[s], secrets[s].value])),
-        },
+        url: false,
+        environment: plain,
+        link: fn.secrets.map((s) => secrets[s]),
         nodejs: { install: [...(fn.nodeInstall ?? [])] },
         copyFiles: [...(fn.copyFiles ?? [])],
       });
       for (const route of fn.routes) api.route(`${route.method} ${route.path}`, lambda.arn);
+      if (fn.gatewayDefault) api.route("$default", lambda.arn);
     }
     return { api: api.url };
   },

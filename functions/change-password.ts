@@ -5,6 +5,7 @@ import { formOrJsonBody } from "../shared/http/body-type";
 import { lazyApp } from "../shared/http/function-app";
 import { ChangePasswordBody, ChangePasswordResponse } from "../shared/http/recovery-schemas";
 import { defaultContext } from "../shared/wiring/context";
+import { PASSWORD_SETTER } from "../shared/wiring/passwords";
 import { spec } from "./change-password.endpoint";
 
 /**
@@ -36,5 +37,5 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
   });
 });
 
-export const app = lazyApp(() => createApp(defaultContext()));
+export const app = lazyApp(() => createApp(defaultContext(PASSWORD_SETTER)));
 export const handler = handle(app);

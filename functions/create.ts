@@ -6,6 +6,7 @@ import { defineAccountFunction } from "../shared/http/account-function";
 import { RegisterBody, RegisterResponse } from "../shared/http/account-schemas";
 import { lazyApp } from "../shared/http/function-app";
 import { defaultContext } from "../shared/wiring/context";
+import { PASSWORD_SETTER } from "../shared/wiring/passwords";
 import { spec } from "./create.endpoint";
 
 /** `POST /{kind}/create`: register. Same 201 shape whether or not the email was registered before. */
@@ -39,5 +40,5 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
   });
 });
 
-export const app = lazyApp(() => createApp(defaultContext()));
+export const app = lazyApp(() => createApp(defaultContext(PASSWORD_SETTER)));
 export const handler = handle(app);

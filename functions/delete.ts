@@ -4,6 +4,7 @@ import { defineAccountFunction } from "../shared/http/account-function";
 import { DeleteBody, MessageResponse } from "../shared/http/account-schemas";
 import { lazyApp } from "../shared/http/function-app";
 import { defaultContext } from "../shared/wiring/context";
+import { PASSWORD_HASHER } from "../shared/wiring/passwords";
 import { spec } from "./delete.endpoint";
 
 /** `DELETE /{kind}/delete`: deletes the caller's own account; the current password is required. */
@@ -26,5 +27,5 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
   });
 });
 
-export const app = lazyApp(() => createApp(defaultContext()));
+export const app = lazyApp(() => createApp(defaultContext(PASSWORD_HASHER)));
 export const handler = handle(app);

@@ -5,6 +5,7 @@ import { LoginForm, TokenResponse } from "../shared/http/account-schemas";
 import { formOrJsonBody } from "../shared/http/body-type";
 import { lazyApp } from "../shared/http/function-app";
 import { defaultContext } from "../shared/wiring/context";
+import { PASSWORD_HASHER } from "../shared/wiring/passwords";
 import { spec } from "./login.endpoint";
 
 /**
@@ -30,5 +31,5 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
   });
 });
 
-export const app = lazyApp(() => createApp(defaultContext()));
+export const app = lazyApp(() => createApp(defaultContext(PASSWORD_HASHER)));
 export const handler = handle(app);

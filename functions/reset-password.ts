@@ -11,6 +11,7 @@ import { ResetPasswordBody } from "../shared/http/recovery-schemas";
 import { renderResetForm } from "../shared/http/reset-pages";
 import { sameOriginForms } from "../shared/http/same-origin";
 import { defaultContext } from "../shared/wiring/context";
+import { PASSWORD_SETTER } from "../shared/wiring/passwords";
 import { spec } from "./reset-password.endpoint";
 
 const DONE = "Password has been reset successfully";
@@ -80,5 +81,5 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
   });
 });
 
-export const app = lazyApp(() => createApp(defaultContext()));
+export const app = lazyApp(() => createApp(defaultContext(PASSWORD_SETTER)));
 export const handler = handle(app);

@@ -13,6 +13,13 @@ import { type EndpointSpec, type HttpMethod, resourceName } from "../shared/http
 export { SECRET_ENV, type SecretName } from "../shared/config/secrets";
 export type { HttpMethod };
 
+/**
+ * The Lambda runtime of every deployed function: the newest SST 4.17 offers (and its default,
+ * `platform/src/components/aws/function.ts`). `sst.config.ts` deploys with it and the SST-faithful
+ * build test (`test/build/sst-esbuild.ts`) derives esbuild's target from it.
+ */
+export const LAMBDA_NODE_RUNTIME = "nodejs24.x";
+
 /** One route served by a function: method and production path (e.g. `POST /User1/login`). */
 export interface RouteSpec {
   method: HttpMethod;
@@ -33,6 +40,11 @@ export interface FunctionSpec {
   secrets: EndpointSpec["secrets"];
   nodeInstall?: readonly string[];
   copyFiles?: readonly { from: string; to: string }[];
+  /**
+   * This function is the HTTP API's `$default` route (every method/path no other route matches).
+   * It has no `routes`; the local server ignores it (it answers unknown paths itself).
+   */
+  gatewayDefault?: true;
   /** The spec it was built from. */
   endpoint: EndpointSpec;
 }
@@ -80,6 +92,7 @@ export function functionSpecOf(spec: EndpointSpec, kinds: readonly string[]): Fu
     secrets: spec.secrets,
     ...(spec.nodeInstall ? { nodeInstall: spec.nodeInstall } : {}),
     ...(spec.copyFiles ? { copyFiles: spec.copyFiles } : {}),
+    ...(spec.gatewayDefault ? { gatewayDefault: true as const } : {}),
     endpoint: spec,
   };
 }

@@ -9,6 +9,7 @@ import { securityHeaders } from "../../shared/http/app";
 import type { FunctionContext } from "../../shared/http/context";
 import { problemResponse, problems } from "../../shared/http/problem";
 import { createContext } from "../../shared/wiring/context";
+import { PASSWORD_SETTER } from "../../shared/wiring/passwords";
 import { buildManifest, type FunctionSpec } from "../functions";
 import { buildOpenApiDocument } from "../openapi";
 import { ensureDevSecrets } from "./dev-secrets";
@@ -159,6 +160,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     const config = parseConfig(env); // fails loudly here, not at the first request
     const context: FunctionContext = createContext(config, {
+      ...PASSWORD_SETTER,
       apiDocument: () =>
         buildOpenApiDocument({
           title: config.appName,

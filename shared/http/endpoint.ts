@@ -48,6 +48,11 @@ export interface EndpointSpec {
   audit?: { action: AuditAction; emailField?: string };
   /** Problem codes the endpoint's own logic can answer, beyond those its auth, limit and body imply. */
   errors?: readonly ErrorCode[];
+  /**
+   * The function is the HTTP API's `$default` route: API Gateway sends it every request no route
+   * matches (it has no `routes`; the local runtime answers unknown paths itself).
+   */
+  gatewayDefault?: true;
   /** Why the routes are left out of the public OpenAPI document (QStash callbacks, docs pages). */
   undocumented?: string;
   /** `edge` only for code that needs no Node built-in and hashes no password (DESIGN.md §2). */

@@ -8,7 +8,7 @@ import { accessTokenOptions } from "../config/access-tokens";
 import type { Config } from "../config/schema";
 import { createBlindIndex } from "../crypto/blind-index";
 import type { KeyRing } from "../crypto/envelope";
-import { loadPasswordHasher } from "../crypto/password";
+import type { LoadPasswordHasherOptions, PasswordHasher } from "../crypto/password";
 import { createAccessTokens } from "../crypto/tokens";
 import { createNotifier } from "../notifications/messages";
 import type { AuditRecorder } from "../observability/audit";
@@ -21,19 +21,38 @@ import type { UserStore } from "../ports/user-store";
 /** How long a decrypted profile may be served from the (encrypted) Redis cache, in seconds. */
 export const PROFILE_CACHE_TTL_SECONDS = 300;
 
-/** The password policy, its module (and zxcvbn's dictionaries) imported on the first check only. */
-function lazyPasswordPolicy(options: PasswordPolicyOptions): PasswordPolicyPort {
+/**
+ * What only the functions that handle passwords bring (so no other function's bundle contains the
+ * Argon2 backends or zxcvbn's dictionaries: `shared/wiring/passwords.ts` exports both sets).
+ */
+export interface PasswordCapabilities {
+  /** Loads the hasher: `loadPasswordHasher` of `shared/crypto/password` (functions that hash or verify). */
+  passwordHasher?: (options: LoadPasswordHasherOptions) => Promise<PasswordHasher>;
+  /** Builds the password policy (functions that set a password); imported on the first check. */
+  passwordPolicy?: (options: PasswordPolicyOptions) => Promise<PasswordPolicy>;
+}
+
+/** A member this function was not given the capability for: a wiring fault, reported loudly. */
+const missingCapability = (name: string) =>
+  new Error(`this function was built without ${name}: pass it to its context (shared/wiring/passwords.ts)`);
+
+/** The password policy, built on the first check only. */
+function lazyPasswordPolicy(
+  build: PasswordCapabilities["passwordPolicy"],
+  options: PasswordPolicyOptions,
+): PasswordPolicyPort {
   let policy: Promise<PasswordPolicy> | undefined;
   return {
     async check(password, context) {
-      policy ??= import("../accounts/password-policy").then((m) => m.createPasswordPolicy(options));
+      if (!build) throw missingCapability("a password policy");
+      policy ??= build(options);
       return (await policy).check(password, context);
     },
   };
 }
 
 /** The parts the account dependencies are built from (each resolved on first use). */
-export interface AccountDepsParts {
+export interface AccountDepsParts extends PasswordCapabilities {
   config: Config;
   log: Logger;
   kv(): Kv;
@@ -62,8 +81,9 @@ export function createAccountDeps(parts: AccountDepsParts) {
     store: () => parts.store(),
     kv: () => parts.kv(),
     ring: () => parts.keyRing(),
-    hasher: () =>
-      loadPasswordHasher({
+    hasher: () => {
+      if (!parts.passwordHasher) throw missingCapability("a password hasher");
+      return parts.passwordHasher({
         backend: config.password.backend,
         params: {
           memoryKiB: config.password.memoryKiB,
@@ -73,7 +93,8 @@ export function createAccountDeps(parts: AccountDepsParts) {
         maxPasswordBytes: config.password.maxBytes,
         onNativeUnavailable: () =>
           log.warn("native Argon2 unavailable; using hash-wasm", { backend: "wasm" }),
-      }),
+      });
+    },
     tokens: () => createAccessTokens(accessTokenOptions(config)),
     blindIndex: () => createBlindIndex(config.blindIndexKey),
     emailBloom: () => (kind: string) => {
@@ -90,7 +111,7 @@ export function createAccountDeps(parts: AccountDepsParts) {
     },
     notifier: async () => createNotifier(await parts.queue(), await parts.keyRing()),
     passwordPolicy: () =>
-      lazyPasswordPolicy({
+      lazyPasswordPolicy(parts.passwordPolicy, {
         minLength: config.password.minLength,
         maxBytes: config.password.maxBytes,
         minScore: config.password.minScore,

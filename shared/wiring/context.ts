@@ -20,7 +20,7 @@ import { createMetrics } from "../observability/metrics";
 import type { AuditLog } from "../ports/audit";
 import type { Queue } from "../ports/notifications";
 import type { UserStore } from "../ports/user-store";
-import { createAccountDeps } from "./account-deps";
+import { createAccountDeps, type PasswordCapabilities } from "./account-deps";
 
 /** Memoises `make`; a rejected promise is forgotten so the next call retries (no cached outage). */
 function once<T>(make: () => T): () => T {
@@ -41,7 +41,7 @@ function once<T>(make: () => T): () => T {
 }
 
 /** Options of {@link createContext}. */
-export interface ContextOptions {
+export interface ContextOptions extends PasswordCapabilities {
   /** Where log lines go. @default a JSON logger at `config.logLevel` */
   log?: Logger;
   /**
@@ -125,7 +125,17 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
     return auditLog();
   };
   const audit = once(() => createAuditRecorder({ auditLog: openedAuditLog, metrics: metrics(), log }));
-  const accountDeps = createAccountDeps({ config, log, kv, store: openedStore, keyRing, queue, audit });
+  const accountDeps = createAccountDeps({
+    config,
+    log,
+    kv,
+    store: openedStore,
+    keyRing,
+    queue,
+    audit,
+    ...(options.passwordHasher ? { passwordHasher: options.passwordHasher } : {}),
+    ...(options.passwordPolicy ? { passwordPolicy: options.passwordPolicy } : {}),
+  });
   return {
     config,
     log,
@@ -153,10 +163,11 @@ let current: FunctionContext | undefined;
 
 /**
  * The process-wide context of a deployed function, built from {@link getConfig} on first use
- * (once per cold start). Function modules build their exported `app` from it.
+ * (once per cold start). Function modules build their exported `app` from it; those that handle
+ * passwords pass their capabilities (`shared/wiring/passwords.ts`).
  * @throws ConfigError when the environment is invalid — at cold start, loudly.
  */
-export function defaultContext(): FunctionContext {
-  current ??= createContext(getConfig());
+export function defaultContext(capabilities: PasswordCapabilities = {}): FunctionContext {
+  current ??= createContext(getConfig(), capabilities);
   return current;
 }

@@ -2,6 +2,7 @@ import { buildOpenApiDocument } from "../../infra/openapi";
 import { parseConfig } from "../../shared/config/schema";
 import type { FunctionContext } from "../../shared/http/context";
 import { createContext } from "../../shared/wiring/context";
+import { PASSWORD_SETTER } from "../../shared/wiring/passwords";
 import { testEnv } from "./env";
 
 /**
@@ -12,6 +13,7 @@ import { testEnv } from "./env";
 export function testContext(overrides: Record<string, string> = {}): FunctionContext {
   const config = parseConfig(testEnv(overrides));
   const context: FunctionContext = createContext(config, {
+    ...PASSWORD_SETTER,
     apiDocument: () =>
       buildOpenApiDocument({
         title: config.appName,

@@ -1,7 +1,8 @@
 import { join } from "node:path";
-import { build, type Plugin } from "esbuild";
+import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 import { buildManifest } from "../../infra/functions";
+import { edgeBuildOptions } from "../build/edge-esbuild";
 
 const root = join(import.meta.dirname, "../..");
 /** Packages that only run on Node (drivers, native addons, Node-targeted SDKs). */
@@ -13,23 +14,6 @@ const NODE_ONLY = [
   "@redis/client",
   "@hono/node-server",
 ];
-
-/**
- * The Lambda entry adapter (`hono/aws-lambda`, which uses `node:stream`) is what the Node/Lambda
- * deployment wraps the app in; an edge deployment serves `app.fetch` (the module's default export)
- * instead, so the adapter is replaced by a stub and everything else must bundle as it is.
- */
-const lambdaAdapterStub: Plugin = {
-  name: "lambda-adapter-stub",
-  setup(b) {
-    b.onResolve({ filter: /^hono\/aws-lambda$/ }, () => ({ path: "aws-lambda", namespace: "stub" }));
-    b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
-      contents:
-        "export const handle = () => () => { throw new Error('the Lambda adapter is not used on edge'); };",
-      loader: "js",
-    }));
-  },
-};
 
 /**
  * DESIGN.md §2 "Edge vs Node": every function marked `edge` in the manifest must bundle for a
@@ -47,17 +31,7 @@ describe("edge functions bundle without Node built-ins", () => {
   it.each(edge.map((f) => [f.name, f.module]))(
     "%s (%s) bundles for the browser platform",
     async (_name, module) => {
-      const result = await build({
-        entryPoints: [join(root, `${module}.ts`)],
-        bundle: true,
-        write: false,
-        platform: "browser",
-        format: "esm",
-        metafile: true,
-        logLevel: "silent",
-        conditions: ["worker", "browser", "import", "default"],
-        plugins: [lambdaAdapterStub],
-      });
+      const result = await build({ ...edgeBuildOptions(root, { module }), write: false });
       expect(result.errors).toEqual([]);
       const inputs = Object.keys(result.metafile.inputs);
       expect(inputs.filter((i) => i.startsWith("node:"))).toEqual([]);

@@ -1,8 +1,9 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildManifest, type FunctionSpec, SECRET_ENV } from "../../infra/functions";
 import { testEnv } from "../helpers/env";
+import { startTestServer, type TestServer } from "../helpers/local-server";
 
 const root = join(import.meta.dirname, "../..");
 
@@ -65,5 +66,56 @@ describe("function manifest", () => {
           `${route.method} ${route.path}`,
         );
     }
+  });
+});
+
+/** Headers that legitimately differ between two answers (per request, or with the body length). */
+const VARYING = new Set(["x-request-id", "date", "content-length", "connection", "keep-alive"]);
+
+/**
+ * Issue #12: the deployed HTTP API sends every unmatched method/path to the `gatewayDefault`
+ * function (`$default` route), which must answer exactly as the local server answers an unknown
+ * path: 404 problem+json with the shared security headers. The local server ignores that entry
+ * (it has no routes) and answers unknown paths itself.
+ */
+describe("the $default function answers like the local server's unknown path", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("is the one gatewayDefault entry and has no routes", async () => {
+    const defaults = (await buildManifest(["User1", "User2"])).filter((f) => f.gatewayDefault);
+    expect(defaults.map((f) => [f.module, f.routes])).toEqual([["functions/not-found", []]]);
+  });
+
+  it.each([
+    ["GET", "/nope"],
+    ["POST", "/User1/nope"],
+    ["DELETE", "/"],
+    ["PUT", "/.well-known/other.json"],
+  ])("%s %s", async (method, path) => {
+    const local = await fetch(`${server.url}${path}`, { method });
+    const { app } = (await import("../../functions/not-found")) as {
+      app: { request: (path: string, init: RequestInit) => Promise<Response> };
+    };
+    const deployed = await app.request(path, { method });
+    expect(deployed.status).toBe(404);
+    expect(local.status).toBe(404);
+    const headers = (r: Response) =>
+      Object.fromEntries([...r.headers].filter(([name]) => !VARYING.has(name)).sort());
+    expect(headers(deployed)).toEqual(headers(local));
+    expect(deployed.headers.get("content-type")).toBe("application/problem+json");
+    expect(deployed.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(deployed.headers.get("strict-transport-security")).toContain("max-age=");
+    const body = (await deployed.json()) as Record<string, unknown>;
+    // The function adds the request id it logs under; the local server's own 404 has none.
+    expect(body.request_id).toMatch(/^[0-9a-f-]{36}$/);
+    delete body.request_id;
+    expect(body).toEqual(await local.json());
+    expect(body.code).toBe("not_found");
   });
 });

@@ -1,0 +1,155 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type BuildFailure, type BuildResult, build } from "esbuild-sst";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildManifest, type FunctionSpec, LAMBDA_NODE_RUNTIME } from "../../infra/functions";
+import { secretsReadBy } from "./secret-references";
+import { SST_TARGET_BY_RUNTIME, SST_VERSION, sstFunctionBuildOptions } from "./sst-esbuild";
+
+/**
+ * Functions that fail SST's build, each with the error it fails with: none since the composition
+ * root stopped reaching the password hasher (`shared/wiring/passwords.ts` is imported only by the
+ * functions that hash and list `@node-rs/argon2`). Keep it empty; a listed function that builds
+ * fails the test, so an entry cannot outlive its bug.
+ */
+const KNOWN_SST_BUILD_FAILURES: Record<string, RegExp> = {};
+
+const root = join(import.meta.dirname, "../..");
+const manifest = await buildManifest(["User1", "User2"]);
+
+type Outcome = { ok: true; code: string } | { ok: false; errors: string[] };
+
+/**
+ * Builds one function exactly as SST 4.17 does (`sst-esbuild.ts`) except for one thing: no
+ * sourcemap. SST writes a linked `.map` beside the bundle; it changes neither module resolution
+ * nor the bundle's code (only a trailing `sourceMappingURL` comment) and triples the build time.
+ */
+async function sstBuild(fn: Pick<FunctionSpec, "name" | "module" | "nodeInstall">): Promise<Outcome> {
+  try {
+    const result: BuildResult = await build({
+      ...sstFunctionBuildOptions(fn, {
+        root,
+        outdir: join(root, ".sst/test-build", fn.name),
+        runtime: LAMBDA_NODE_RUNTIME,
+      }),
+      sourcemap: false,
+      write: false,
+    });
+    const code = (result.outputFiles ?? [])
+      .filter((f) => f.path.endsWith(".mjs"))
+      .map((f) => f.text)
+      .join("\n");
+    return { ok: true, code };
+  } catch (err) {
+    const failure = err as BuildFailure;
+    if (!Array.isArray(failure.errors)) throw err;
+    // The same text SST's CLI reports (build.go: `text file:line:column`).
+    return {
+      ok: false,
+      errors: failure.errors.map((e) =>
+        e.location ? `${e.text} ${e.location.file}:${e.location.line}:${e.location.column}` : e.text,
+      ),
+    };
+  }
+}
+
+const outcomes = new Map<string, Outcome>();
+/** Bundles of the known failures built with `@node-rs/argon2` external, only to read their secrets. */
+const diagnostic = new Map<string, Outcome>();
+
+beforeAll(async () => {
+  await Promise.all(
+    manifest.map(async (fn) => {
+      outcomes.set(fn.name, await sstBuild(fn));
+      if (fn.name in KNOWN_SST_BUILD_FAILURES)
+        diagnostic.set(
+          fn.name,
+          await sstBuild({ ...fn, nodeInstall: [...(fn.nodeInstall ?? []), "@node-rs/argon2"] }),
+        );
+    }),
+  );
+}, 600_000);
+
+describe("SST 4.17 builds every manifest function (sst.aws.Function's own esbuild settings)", () => {
+  it("models the SST version and runtime that deploy", () => {
+    const installed = JSON.parse(readFileSync(join(root, "node_modules/sst/package.json"), "utf8")) as {
+      version: string;
+    };
+    expect(installed.version, "re-read SST's build.go and update sst-esbuild.ts").toBe(SST_VERSION);
+    expect(Object.keys(SST_TARGET_BY_RUNTIME)).toContain(LAMBDA_NODE_RUNTIME);
+  });
+
+  it("lists only manifest functions as known failures", () => {
+    const names = manifest.map((f) => f.name);
+    for (const name of Object.keys(KNOWN_SST_BUILD_FAILURES)) expect(names).toContain(name);
+  });
+
+  it.each(manifest.map((f) => [f.name, f.module] as const))("%s (%s)", (name) => {
+    const outcome = outcomes.get(name);
+    const known = KNOWN_SST_BUILD_FAILURES[name];
+    if (known) {
+      expect(outcome?.ok, `${name} now builds: remove it from KNOWN_SST_BUILD_FAILURES`).toBe(false);
+      if (outcome && !outcome.ok) for (const e of outcome.errors) expect(e).toMatch(known);
+    } else {
+      expect(outcome?.ok ? [] : outcome?.errors).toEqual([]);
+    }
+  });
+
+  it("fails a function that reaches a native package it does not list in nodeInstall", async () => {
+    const login = manifest.find((f) => f.name === "Login");
+    expect(login?.nodeInstall).toContain("@node-rs/argon2");
+    if (!login) return;
+    const listed = await sstBuild(login);
+    const wrong = await sstBuild({ ...login, nodeInstall: [] });
+    expect(listed.ok).toBe(true);
+    expect(wrong.ok).toBe(false);
+    if (!wrong.ok) expect(wrong.errors.join("\n")).toMatch(/No loader is configured for "\.node" files/);
+  });
+
+  it.each(
+    manifest.filter((f) => (f.nodeInstall ?? []).length > 0).map((f) => [f.name, f.nodeInstall] as const),
+  )("%s loads its nodeInstall packages %j only on demand", (name, packages) => {
+    // esbuild hoists a STATIC import of an external package to the bundle's top level even when it
+    // sits in a lazily imported adapter: every cold start would then load (or, where SST did not
+    // install it, crash on) the addon. Native packages must be imported dynamically.
+    const outcome = outcomes.get(name);
+    if (!outcome?.ok) return; // reported by the build test above
+    for (const pkg of packages ?? [])
+      expect(outcome.code, `static import of ${pkg}`).not.toMatch(
+        new RegExp(`^import[^;]*from\\s*["']${pkg}["']`, "m"),
+      );
+  });
+});
+
+describe("each function is handed exactly the secrets its bundle reads (least privilege)", () => {
+  it.each(manifest.map((f) => [f.name] as const))("%s", (name) => {
+    const fn = manifest.find((f) => f.name === name);
+    const outcome = outcomes.get(name);
+    const bundle = outcome?.ok ? outcome : diagnostic.get(name);
+    expect(bundle?.ok, `${name} has a bundle to read`).toBe(true);
+    if (!bundle?.ok || !fn) return;
+    expect([...fn.secrets].sort(), "manifest `secrets` vs names in the bundle").toEqual(
+      secretsReadBy(bundle.code).sort(),
+    );
+  });
+
+  it("derives the set from environment names and SST links, and only from those", async () => {
+    const result = await build({
+      stdin: {
+        contents: [
+          "const Resource = globalThis.R;",
+          "export const a = process.env.OPS_TOKEN;",
+          "export const b = Resource.MongoUrl.value;",
+          'export const c = Resource["TwilioSid"].value;',
+          'export const d = "ENCRYPTION_KEYS and JWT_SECRET_FILE are other variables";',
+        ].join("\n"),
+        loader: "js",
+      },
+      bundle: true,
+      write: false,
+      format: "esm",
+      logLevel: "silent",
+    });
+    expect(secretsReadBy(result.outputFiles[0]?.text ?? "")).toEqual(["MongoUrl", "TwilioSid", "OpsToken"]);
+  });
+});
