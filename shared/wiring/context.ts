@@ -11,7 +11,7 @@
 import { readFile } from "node:fs/promises";
 import type { Redis } from "@upstash/redis";
 import { createUpstashKv, createUpstashRedis } from "../adapters/upstash-kv";
-import { type Config, getConfig } from "../config/schema";
+import { type Config, parseConfig } from "../config/schema";
 import type { FunctionContext } from "../http/context";
 import type { OpenApiDocument } from "../http/openapi";
 import { createAuditRecorder } from "../observability/audit";
@@ -21,6 +21,7 @@ import type { AuditLog } from "../ports/audit";
 import type { Queue } from "../ports/notifications";
 import type { UserStore } from "../ports/user-store";
 import { createAccountDeps, type PasswordCapabilities } from "./account-deps";
+import { linkedSecrets } from "./linked-secrets";
 
 /** Memoises `make`; a rejected promise is forgotten so the next call retries (no cached outage). */
 function once<T>(make: () => T): () => T {
@@ -162,12 +163,13 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
 let current: FunctionContext | undefined;
 
 /**
- * The process-wide context of a deployed function, built from {@link getConfig} on first use
+ * The process-wide context of a deployed function, built from the environment plus the secrets
+ * SST links to it ({@link linkedSecrets}) on first use
  * (once per cold start). Function modules build their exported `app` from it; those that handle
  * passwords pass their capabilities (`shared/wiring/passwords.ts`).
  * @throws ConfigError when the environment is invalid — at cold start, loudly.
  */
 export function defaultContext(capabilities: PasswordCapabilities = {}): FunctionContext {
-  current ??= createContext(getConfig(), capabilities);
+  current ??= createContext(parseConfig({ ...process.env, ...linkedSecrets() }), capabilities);
   return current;
 }
