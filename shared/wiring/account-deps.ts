@@ -41,6 +41,12 @@ export interface AccountDepsParts {
   keyRing(): Promise<KeyRing>;
   queue(): Promise<Queue>;
   audit(): AuditRecorder;
+  /**
+   * The clock the use-cases and the login throttle read, epoch milliseconds. Tests inject a clock
+   * they move by hand, so cool-downs and lock expiries run without waiting.
+   * @default Date.now
+   */
+  nowMs?: () => number;
 }
 
 type Builders = { [K in keyof AccountDeps]: () => AccountDeps[K] | Promise<AccountDeps[K]> };
@@ -57,6 +63,7 @@ type Builders = { [K in keyof AccountDeps]: () => AccountDeps[K] | Promise<Accou
  */
 export function createAccountDeps(parts: AccountDepsParts) {
   const { config, log } = parts;
+  const nowMs = parts.nowMs ?? (() => Date.now());
   const blooms = new Map<string, EmailBloom>();
   const builders: Builders = {
     store: () => parts.store(),
@@ -95,7 +102,7 @@ export function createAccountDeps(parts: AccountDepsParts) {
         maxBytes: config.password.maxBytes,
         minScore: config.password.minScore,
       }),
-    loginThrottle: () => createLoginThrottle(parts.kv()),
+    loginThrottle: () => createLoginThrottle(parts.kv(), { now: nowMs }),
     otpKey: () => deriveOtpKey(config.blindIndexKey),
     audit: () => parts.audit(),
     settings: () => ({
@@ -109,7 +116,7 @@ export function createAccountDeps(parts: AccountDepsParts) {
       otpResendCooldownSeconds: config.otp.resendCooldownSeconds,
       otpDailyLimitPerPhone: config.otp.dailyLimitPerPhone,
     }),
-    nowMs: () => () => Date.now(),
+    nowMs: () => nowMs,
   };
   const built = new Map<keyof AccountDeps, Promise<unknown>>();
   const member = (name: keyof AccountDeps): Promise<unknown> => {

@@ -49,6 +49,16 @@ export interface ContextOptions {
    * `openapi.json` beside the handler (written at build time by `npm run openapi`).
    */
   apiDocument?: () => Promise<OpenApiDocument>;
+  /**
+   * The queue notifications are published to, instead of QStash (tests inject one that captures
+   * what is published). @default QStash at `config.qstash`
+   */
+  queue?: Queue;
+  /**
+   * The clock the account use-cases and the login throttle read, epoch milliseconds (tests inject
+   * one they move by hand). Rate limits and Redis TTLs keep real time. @default Date.now
+   */
+  nowMs?: () => number;
 }
 
 /** The OpenAPI document generated at build time (`npm run openapi`), read once. */
@@ -90,7 +100,9 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
     const { createSqliteUserStore } = await import("../adapters/sqlite-user-store");
     return createSqliteUserStore({ path: config.store.sqlitePath, kinds: config.userKinds });
   });
+  const injectedQueue = options.queue;
   const queue = once(async (): Promise<Queue> => {
+    if (injectedQueue) return injectedQueue;
     const { token, url } = config.qstash;
     if (!token)
       throw new Error("QSTASH_TOKEN is not set: run `npm run dev`, which starts a local QStash emulator");
@@ -125,7 +137,16 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
     return auditLog();
   };
   const audit = once(() => createAuditRecorder({ auditLog: openedAuditLog, metrics: metrics(), log }));
-  const accountDeps = createAccountDeps({ config, log, kv, store: openedStore, keyRing, queue, audit });
+  const accountDeps = createAccountDeps({
+    config,
+    log,
+    kv,
+    store: openedStore,
+    keyRing,
+    queue,
+    audit,
+    ...(options.nowMs ? { nowMs: options.nowMs } : {}),
+  });
   return {
     config,
     log,
