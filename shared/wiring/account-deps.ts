@@ -42,8 +42,9 @@ export interface AccountDepsParts {
   queue(): Promise<Queue>;
   audit(): AuditRecorder;
   /**
-   * The clock the use-cases and the login throttle read, epoch milliseconds. Tests inject a clock
-   * they move by hand, so cool-downs and lock expiries run without waiting.
+   * The clock the use-cases, the login throttle and the access tokens (issue and verify) read,
+   * epoch milliseconds: one clock, so a token issued at a moved time is checked at that time too.
+   * Tests inject a clock they move by hand, so cool-downs and lock expiries run without waiting.
    * @default Date.now
    */
   nowMs?: () => number;
@@ -81,7 +82,7 @@ export function createAccountDeps(parts: AccountDepsParts) {
         onNativeUnavailable: () =>
           log.warn("native Argon2 unavailable; using hash-wasm", { backend: "wasm" }),
       }),
-    tokens: () => createAccessTokens(accessTokenOptions(config)),
+    tokens: () => createAccessTokens({ ...accessTokenOptions(config), nowMs }),
     blindIndex: () => createBlindIndex(config.blindIndexKey),
     emailBloom: () => (kind: string) => {
       let bloom = blooms.get(kind);

@@ -55,8 +55,9 @@ export interface ContextOptions {
    */
   queue?: Queue;
   /**
-   * The clock the account use-cases and the login throttle read, epoch milliseconds (tests inject
-   * one they move by hand). Rate limits and Redis TTLs keep real time. @default Date.now
+   * The clock the account use-cases, the login throttle and the access tokens read, epoch
+   * milliseconds (tests inject one they move by hand). Rate limits and Redis TTLs keep real time.
+   * @default Date.now
    */
   nowMs?: () => number;
 }
