@@ -258,3 +258,34 @@ describe("bad input never causes a 500", () => {
     expect(res.json.code).toBe("not_found");
   });
 });
+
+describe("a login lock is temporary", () => {
+  // Last in the file: it moves the shared clock forward, which only ever moves forward.
+  it("refuses even the right password while locked, and accepts it once the lock's delay has passed", async () => {
+    const { user } = await activeUser();
+    for (let i = 0; i < 5; i++) {
+      const wrong = await api.request("POST", "/User1/login", {
+        form: { username: user.email, password: "wrong-password-123" },
+      });
+      expect(wrong.status).toBe(401);
+    }
+    const locked = await api.request("POST", "/User1/login", {
+      form: { username: user.email, password: PASSWORD },
+    });
+    expect(locked.status).toBe(429);
+    expect(locked.json.code).toBe("too_many_attempts");
+    const retryAfter = Number(locked.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    // The lock's end is read from the clock the use-case is given: move it instead of waiting.
+    app.clock.advanceSeconds(retryAfter - 1);
+    const stillLocked = await api.request("POST", "/User1/login", {
+      form: { username: user.email, password: PASSWORD },
+    });
+    expect(stillLocked.status).toBe(429);
+    app.clock.advanceSeconds(1);
+    const unlocked = await api.request("POST", "/User1/login", {
+      form: { username: user.email, password: PASSWORD },
+    });
+    expect(unlocked.status, unlocked.text).toBe(200);
+  });
+});
