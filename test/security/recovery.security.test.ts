@@ -17,6 +17,10 @@ let app: TestApp;
 let api: ReturnType<typeof apiClient>;
 const logLines: string[] = [];
 let restoreStdout: () => void = () => undefined;
+const log = createLogger({
+  level: "debug",
+  destination: { write: (line: string) => void logLines.push(line) },
+});
 
 /** Reset-link lifetime of the one app that waits a link out (a Redis TTL: real seconds). */
 const RESET_TTL_SECONDS = 1;
@@ -37,10 +41,6 @@ beforeAll(async () => {
   restoreStdout = () => {
     process.stdout.write = original;
   };
-  const log = createLogger({
-    level: "debug",
-    destination: { write: (line: string) => void logLines.push(line) },
-  });
   app = await startTestApp(SETTINGS, { log });
   api = apiClient(app);
 });
@@ -132,7 +132,7 @@ describe("reset links are single use, expire, and die with any password change",
     // Its own app with a short link lifetime, on the same Redis: the TTL is Redis's, so real time passes.
     const short = await startTestApp(
       { ...SETTINGS, PASSWORD_RESET_TTL_SECONDS: String(RESET_TTL_SECONDS) },
-      { redis: app.redis },
+      { redis: app.redis, log },
     );
     try {
       const shortApi = apiClient(short);
