@@ -60,6 +60,13 @@ export interface AccountDepsParts extends PasswordCapabilities {
   keyRing(): Promise<KeyRing>;
   queue(): Promise<Queue>;
   audit(): AuditRecorder;
+  /**
+   * The clock the use-cases, the login throttle and the access tokens (issue and verify) read,
+   * epoch milliseconds: one clock, so a token issued at a moved time is checked at that time too.
+   * Tests inject a clock they move by hand, so cool-downs and lock expiries run without waiting.
+   * @default Date.now
+   */
+  nowMs?: () => number;
 }
 
 type Builders = { [K in keyof AccountDeps]: () => AccountDeps[K] | Promise<AccountDeps[K]> };
@@ -76,6 +83,7 @@ type Builders = { [K in keyof AccountDeps]: () => AccountDeps[K] | Promise<Accou
  */
 export function createAccountDeps(parts: AccountDepsParts) {
   const { config, log } = parts;
+  const nowMs = parts.nowMs ?? (() => Date.now());
   const blooms = new Map<string, EmailBloom>();
   const builders: Builders = {
     store: () => parts.store(),
@@ -95,7 +103,7 @@ export function createAccountDeps(parts: AccountDepsParts) {
           log.warn("native Argon2 unavailable; using hash-wasm", { backend: "wasm" }),
       });
     },
-    tokens: () => createAccessTokens(accessTokenOptions(config)),
+    tokens: () => createAccessTokens({ ...accessTokenOptions(config), nowMs }),
     blindIndex: () => createBlindIndex(config.blindIndexKey),
     emailBloom: () => (kind: string) => {
       let bloom = blooms.get(kind);
@@ -116,7 +124,7 @@ export function createAccountDeps(parts: AccountDepsParts) {
         maxBytes: config.password.maxBytes,
         minScore: config.password.minScore,
       }),
-    loginThrottle: () => createLoginThrottle(parts.kv()),
+    loginThrottle: () => createLoginThrottle(parts.kv(), { now: nowMs }),
     otpKey: () => deriveOtpKey(config.blindIndexKey),
     audit: () => parts.audit(),
     settings: () => ({
@@ -130,7 +138,7 @@ export function createAccountDeps(parts: AccountDepsParts) {
       otpResendCooldownSeconds: config.otp.resendCooldownSeconds,
       otpDailyLimitPerPhone: config.otp.dailyLimitPerPhone,
     }),
-    nowMs: () => () => Date.now(),
+    nowMs: () => nowMs,
   };
   const built = new Map<keyof AccountDeps, Promise<unknown>>();
   const member = (name: keyof AccountDeps): Promise<unknown> => {

@@ -50,6 +50,17 @@ export interface ContextOptions extends PasswordCapabilities {
    * `openapi.json` beside the handler (written at build time by `npm run openapi`).
    */
   apiDocument?: () => Promise<OpenApiDocument>;
+  /**
+   * The queue notifications are published to, instead of QStash (tests inject one that captures
+   * what is published). @default QStash at `config.qstash`
+   */
+  queue?: Queue;
+  /**
+   * The clock the account use-cases, the login throttle and the access tokens read, epoch
+   * milliseconds (tests inject one they move by hand). Rate limits and Redis TTLs keep real time.
+   * @default Date.now
+   */
+  nowMs?: () => number;
 }
 
 /** The OpenAPI document generated at build time (`npm run openapi`), read once. */
@@ -91,7 +102,9 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
     const { createSqliteUserStore } = await import("../adapters/sqlite-user-store");
     return createSqliteUserStore({ path: config.store.sqlitePath, kinds: config.userKinds });
   });
+  const injectedQueue = options.queue;
   const queue = once(async (): Promise<Queue> => {
+    if (injectedQueue) return injectedQueue;
     const { token, url } = config.qstash;
     if (!token)
       throw new Error("QSTASH_TOKEN is not set: run `npm run dev`, which starts a local QStash emulator");
@@ -136,6 +149,7 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
     audit,
     ...(options.passwordHasher ? { passwordHasher: options.passwordHasher } : {}),
     ...(options.passwordPolicy ? { passwordPolicy: options.passwordPolicy } : {}),
+    ...(options.nowMs ? { nowMs: options.nowMs } : {}),
   });
   return {
     config,

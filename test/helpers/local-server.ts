@@ -5,6 +5,8 @@ import type { CapturedEmail, CapturedSms, Outbox } from "../../infra/local/outbo
 import { type LocalRuntime, startLocalRuntime } from "../../infra/local/runtime";
 import { testEnv } from "./env";
 
+export { type ApiRequestInit, apiClient } from "./api-client";
+
 /** Cloud settings a developer's shell may carry; tests always use the local stand-ins instead. */
 const CLOUD_VARS = [
   "UPSTASH_REDIS_REST_URL",
@@ -75,51 +77,4 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     waitForSms: (to, match = () => true, timeoutMs = 10_000) =>
       poll(() => outbox.sms().find((s) => s.to === to && match(s)), `an SMS to ${to}`, timeoutMs),
   };
-}
-
-/** Options of one {@link apiClient} request. */
-export interface ApiRequestInit {
-  /** A JSON body (sets `Content-Type: application/json`). */
-  json?: unknown;
-  /** A form body (sets `Content-Type: application/x-www-form-urlencoded`). */
-  form?: Record<string, string>;
-  /** A body sent as it is (set its Content-Type in `headers`). */
-  raw?: string;
-  /** An access token for `Authorization: Bearer`. */
-  token?: string;
-  headers?: Record<string, string>;
-}
-
-/**
- * A small HTTP client for the API under test. Every request is aborted after 15 s, so a hang fails
- * the test instead of stalling it. `json` is the parsed body, `{}` when the body is not JSON.
- */
-export function apiClient(baseUrl: string) {
-  const request = async (method: string, path: string, init: ApiRequestInit = {}) => {
-    const headers: Record<string, string> = { ...(init.headers ?? {}) };
-    let body = init.raw;
-    if (init.json !== undefined) {
-      headers["content-type"] = "application/json";
-      body = JSON.stringify(init.json);
-    } else if (init.form) {
-      headers["content-type"] = "application/x-www-form-urlencoded";
-      body = new URLSearchParams(init.form).toString();
-    }
-    if (init.token) headers.authorization = `Bearer ${init.token}`;
-    const res = await fetch(`${baseUrl}${path}`, {
-      method,
-      headers,
-      body,
-      signal: AbortSignal.timeout(15_000),
-    });
-    const text = await res.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      // not JSON: an HTML page, Prometheus text or an empty answer
-    }
-    return { status: res.status, headers: res.headers, text, json };
-  };
-  return { request };
 }

@@ -1,17 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestApp, type TestApp } from "../fixtures/context";
+import { apiClient, send } from "../helpers/api-client";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
-import { apiClient, startTestServer, type TestServer } from "../helpers/local-server";
 
-/** DESIGN.md §9 rules that register, verify, login, profile, update, logout and delete touch. */
-let server: TestServer;
+/**
+ * DESIGN.md §9 rules that register, verify, login, profile, update, logout and delete touch, in
+ * process: every function's `createApp(ctx)` on one test context (real redis-server behind the
+ * Upstash bridge, SQLite file, capturing notifier). A use-case awaits its publish before it
+ * answers, so the mail a request sent is in the notifier when its response is here.
+ */
+let app: TestApp;
 let api: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
-  server = await startTestServer({ RATE_LIMITS: GENEROUS_RATE_LIMITS, BODY_LIMIT_BYTES: "4096" });
-  api = apiClient(server.url);
+  app = await startTestApp({ RATE_LIMITS: GENEROUS_RATE_LIMITS, BODY_LIMIT_BYTES: "4096" });
+  api = apiClient(app);
 });
 afterAll(async () => {
-  await server?.stop();
+  await app?.stop();
 });
 
 const PASSWORD = "Tr0ub4dor&3-horse-Battery";
@@ -30,10 +36,8 @@ const newUser = (overrides: Record<string, unknown> = {}) => ({
 async function activeUser(kind = "User1") {
   const user = newUser();
   expect((await api.request("POST", `/${kind}/create`, { json: user })).status).toBe(201);
-  const mail = await server.waitForEmail(user.email, (e) =>
-    e.links.some((l) => l.includes("/verify?token=")),
-  );
-  await fetch(mail.links.find((l) => l.includes("/verify?token=")) as string);
+  const mail = await app.waitForEmail(user.email, (e) => e.links.some((l) => l.includes("/verify?token=")));
+  await send(app, mail.links.find((l) => l.includes("/verify?token=")) as string);
   const login = await api.request("POST", `/${kind}/login`, {
     form: { username: user.email, password: PASSWORD },
   });
@@ -57,14 +61,14 @@ describe("registration does not reveal whether an email is registered", () => {
     expect(second.status).toBe(first.status);
     expect(Object.keys(second.json).sort()).toEqual(Object.keys(first.json).sort());
     expect(second.json.id).not.toBe(first.json.id);
-    const attempt = await server.waitForEmail(user.email, (e) => /sign.?up|tried/i.test(e.subject));
+    const attempt = await app.waitForEmail(user.email, (e) => /sign.?up|tried/i.test(e.subject));
     expect(attempt.text).not.toContain("Mallory");
     // Exactly one verification email for that address.
-    await server.waitForEmail(user.email, (e) => e.links.some((l) => l.includes("/verify?token=")));
+    await app.waitForEmail(user.email, (e) => e.links.some((l) => l.includes("/verify?token=")));
     expect(
-      server.outbox
-        .emails()
-        .filter((e) => e.to === user.email && e.links.some((l) => l.includes("/verify?token="))).length,
+      (await app.notifier.emails()).filter(
+        (e) => e.to === user.email && e.links.some((l) => l.includes("/verify?token=")),
+      ).length,
     ).toBe(1);
   });
 
@@ -74,11 +78,11 @@ describe("registration does not reveal whether an email is registered", () => {
       Array.from({ length: 6 }, () => api.request("POST", "/User1/create", { json: user })),
     );
     for (const r of results) expect(r.status).toBe(201);
-    await server.waitForEmail(user.email, (e) => e.links.some((l) => l.includes("/verify?token=")));
-    await new Promise((r) => setTimeout(r, 300));
-    const verifications = server.outbox
-      .emails()
-      .filter((e) => e.to === user.email && e.links.some((l) => l.includes("/verify?token=")));
+    await app.waitForEmail(user.email, (e) => e.links.some((l) => l.includes("/verify?token=")));
+    // No grace period needed: every publish finished before its response came back.
+    const verifications = (await app.notifier.emails()).filter(
+      (e) => e.to === user.email && e.links.some((l) => l.includes("/verify?token=")),
+    );
     expect(verifications.length).toBe(1);
   });
 });
@@ -224,7 +228,7 @@ describe("bad input never causes a 500", () => {
       status: 422,
     },
   ])("registration with $name gets a problem+json $status", async ({ init, status }) => {
-    const res = await fetch(`${server.url}/User1/create`, { method: "POST", ...init });
+    const res = await send(app, "/User1/create", { method: "POST", ...init });
     expect(res.status).toBe(status);
     expect(res.headers.get("content-type")).toMatch(/application\/problem\+json/);
     const body = (await res.json()) as Record<string, unknown>;
@@ -252,5 +256,36 @@ describe("bad input never causes a 500", () => {
     const res = await api.request("GET", "/User1/nope");
     expect(res.status).toBe(404);
     expect(res.json.code).toBe("not_found");
+  });
+});
+
+describe("a login lock is temporary", () => {
+  // Last in the file: it moves the shared clock forward, which only ever moves forward.
+  it("refuses even the right password while locked, and accepts it once the lock's delay has passed", async () => {
+    const { user } = await activeUser();
+    for (let i = 0; i < 5; i++) {
+      const wrong = await api.request("POST", "/User1/login", {
+        form: { username: user.email, password: "wrong-password-123" },
+      });
+      expect(wrong.status).toBe(401);
+    }
+    const locked = await api.request("POST", "/User1/login", {
+      form: { username: user.email, password: PASSWORD },
+    });
+    expect(locked.status).toBe(429);
+    expect(locked.json.code).toBe("too_many_attempts");
+    const retryAfter = Number(locked.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    // The lock's end is read from the clock the use-case is given: move it instead of waiting.
+    app.clock.advanceSeconds(retryAfter - 1);
+    const stillLocked = await api.request("POST", "/User1/login", {
+      form: { username: user.email, password: PASSWORD },
+    });
+    expect(stillLocked.status).toBe(429);
+    app.clock.advanceSeconds(1);
+    const unlocked = await api.request("POST", "/User1/login", {
+      form: { username: user.email, password: PASSWORD },
+    });
+    expect(unlocked.status, unlocked.text).toBe(200);
   });
 });

@@ -1,29 +1,47 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startQstashEmulator } from "../../infra/local/qstash-emulator";
+import { type RunningQstashEmulator, startQstashEmulator } from "../../infra/local/qstash-emulator";
 import packageJson from "../../package.json" with { type: "json" };
 import type { BloomReport, DetailedHealthReport } from "../../shared/observability/detailed-health";
 import { pingQstash, probeDependency } from "../../shared/observability/health-probes";
+import { startTestApp, type TestApp } from "../fixtures/context";
+import { apiClient, send } from "../helpers/api-client";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
-import { apiClient, startTestServer, type TestServer } from "../helpers/local-server";
 
 /**
- * The operator endpoints over real HTTP against the local runtime: `/health/detailed` and
- * `/metrics` open only to the configured `OPS_TOKEN` (never to a user's access token), and what
- * they reveal is operational data, never key material.
+ * The operator endpoints in process, every function's `createApp(ctx)` on one test context (real
+ * redis-server behind the Upstash bridge, SQLite file): `/health/detailed` and `/metrics` open only
+ * to the configured `OPS_TOKEN` (never to a user's access token), and what they reveal is
+ * operational data, never key material. The queue probe pings a real QStash emulator over HTTP
+ * (notifications themselves go to the capturing notifier).
  */
 const OPS_TOKEN = randomBytes(32).toString("base64url");
 const BUILD_SHA = "3f9a2c1";
 const PASSWORD = "Tr0ub4dor&3-horse-Battery";
 const email = `ops.${Date.now().toString(36)}@example.com`;
 
-let server: TestServer;
+let app: TestApp;
+let qstash: RunningQstashEmulator;
 let api: ReturnType<typeof apiClient>;
 let userToken = "";
 
 beforeAll(async () => {
-  server = await startTestServer({ RATE_LIMITS: GENEROUS_RATE_LIMITS, OPS_TOKEN, BUILD_SHA });
-  api = apiClient(server.url);
+  const credentials = {
+    token: randomBytes(24).toString("base64url"),
+    currentSigningKey: `sig_${randomBytes(24).toString("base64url")}`,
+    nextSigningKey: `sig_${randomBytes(24).toString("base64url")}`,
+  };
+  qstash = await startQstashEmulator(credentials);
+  app = await startTestApp({
+    RATE_LIMITS: GENEROUS_RATE_LIMITS,
+    OPS_TOKEN,
+    BUILD_SHA,
+    QSTASH_URL: qstash.url,
+    QSTASH_TOKEN: credentials.token,
+    QSTASH_CURRENT_SIGNING_KEY: credentials.currentSigningKey,
+    QSTASH_NEXT_SIGNING_KEY: credentials.nextSigningKey,
+  });
+  api = apiClient(app);
   const created = await api.request("POST", "/User1/create", {
     json: {
       first_name: "Op",
@@ -35,14 +53,15 @@ beforeAll(async () => {
     },
   });
   expect(created.status, created.text).toBe(201);
-  const mail = await server.waitForEmail(email, (e) => e.links.some((l) => l.includes("/verify?token=")));
-  expect((await fetch(mail.links.find((l) => l.includes("/verify?token=")) as string)).status).toBe(200);
+  const mail = await app.waitForEmail(email, (e) => e.links.some((l) => l.includes("/verify?token=")));
+  expect((await send(app, mail.links.find((l) => l.includes("/verify?token=")) as string)).status).toBe(200);
   const login = await api.request("POST", "/User1/login", { form: { username: email, password: PASSWORD } });
   expect(login.status).toBe(200);
   userToken = login.json.access_token as string;
 });
 afterAll(async () => {
-  await server?.stop();
+  await app?.stop();
+  await qstash?.close();
 });
 
 describe.each(["/health/detailed", "/metrics"])("%s requires the operator token", (path) => {
@@ -101,7 +120,7 @@ describe("GET /health/detailed", () => {
 
   it("reveals no secret of the configuration", async () => {
     const res = await api.request("GET", "/health/detailed", { token: OPS_TOKEN });
-    const env = process.env;
+    const env = app.env;
     for (const name of [
       "ENCRYPTION_KEY",
       "JWT_SECRET",

@@ -1,21 +1,36 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser } from "../helpers/browser";
+import { createLogger } from "../../shared/observability/logger";
+import { startTestApp, type TestApp } from "../fixtures/context";
+import { apiClient, send } from "../helpers/api-client";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
-import { apiClient, startTestServer, type TestServer } from "../helpers/local-server";
 import { createTestUpstashClient } from "../helpers/redis";
 
 /**
  * DESIGN.md §5/§9 rules of password reset, phone OTP and refresh tokens that the end-to-end flows
- * do not already pin down. The server logs at debug level into `logLines` (pino writes to a
- * patched `process.stdout`), so "never logged" is checked against what was really written.
+ * do not already pin down, in process: every function's `createApp(ctx)` on one test context
+ * (real redis-server behind the Upstash bridge, SQLite file, capturing notifier). The functions log
+ * at debug level into `logLines` (the context's logger writes there; anything else written to
+ * `process.stdout` is captured too), so "never logged" is checked against what was really written.
+ * The reset form in a real browser runs against the local server: `test/browser/reset-form.browser.test.ts`.
  */
-let server: TestServer;
+let app: TestApp;
 let api: ReturnType<typeof apiClient>;
 const logLines: string[] = [];
 let restoreStdout: () => void = () => undefined;
+const log = createLogger({
+  level: "debug",
+  destination: { write: (line: string) => void logLines.push(line) },
+});
 
-const RESET_TTL_SECONDS = 5;
+/** Reset-link lifetime of the one app that waits a link out (a Redis TTL: real seconds). */
+const RESET_TTL_SECONDS = 1;
 const DAILY_LIMIT = 3;
+const SETTINGS = {
+  RATE_LIMITS: GENEROUS_RATE_LIMITS,
+  OTP_RESEND_COOLDOWN_SECONDS: "1",
+  OTP_DAILY_LIMIT: String(DAILY_LIMIT),
+  LOG_LEVEL: "debug",
+};
 
 beforeAll(async () => {
   const original = process.stdout.write.bind(process.stdout);
@@ -26,17 +41,11 @@ beforeAll(async () => {
   restoreStdout = () => {
     process.stdout.write = original;
   };
-  server = await startTestServer({
-    RATE_LIMITS: GENEROUS_RATE_LIMITS,
-    PASSWORD_RESET_TTL_SECONDS: String(RESET_TTL_SECONDS),
-    OTP_RESEND_COOLDOWN_SECONDS: "1",
-    OTP_DAILY_LIMIT: String(DAILY_LIMIT),
-    LOG_LEVEL: "debug",
-  });
-  api = apiClient(server.url);
+  app = await startTestApp(SETTINGS, { log });
+  api = apiClient(app);
 });
 afterAll(async () => {
-  await server?.stop();
+  await app?.stop();
   restoreStdout();
 });
 
@@ -47,7 +56,7 @@ const unique = () => `${Date.now().toString(36)}${counter++}`;
 let phones = 0;
 const phoneNumber = () => `+1202555${1000 + phones++}`;
 
-async function activeUser(kind = "User1", phone = phoneNumber()) {
+async function activeUser(kind = "User1", phone = phoneNumber(), on: TestApp = app, client = api) {
   const user = {
     first_name: "Alan",
     last_name: "Turing",
@@ -56,12 +65,10 @@ async function activeUser(kind = "User1", phone = phoneNumber()) {
     country_code: "US",
     password: PASSWORD,
   };
-  expect((await api.request("POST", `/${kind}/create`, { json: user })).status).toBe(201);
-  const mail = await server.waitForEmail(user.email, (e) =>
-    e.links.some((l) => l.includes("/verify?token=")),
-  );
-  await fetch(mail.links.find((l) => l.includes("/verify?token=")) as string);
-  const login = await api.request("POST", `/${kind}/login`, {
+  expect((await client.request("POST", `/${kind}/create`, { json: user })).status).toBe(201);
+  const mail = await on.waitForEmail(user.email, (e) => e.links.some((l) => l.includes("/verify?token=")));
+  await send(on, mail.links.find((l) => l.includes("/verify?token=")) as string);
+  const login = await client.request("POST", `/${kind}/login`, {
     form: { username: user.email, password: PASSWORD },
   });
   expect(login.status).toBe(200);
@@ -69,11 +76,9 @@ async function activeUser(kind = "User1", phone = phoneNumber()) {
 }
 
 /** Requests a reset for `email` and returns the mailed token (the newest reset mail to it). */
-async function resetToken(kind: string, email: string) {
-  expect((await api.request("POST", `/${kind}/forget_password`, { json: { email } })).status).toBe(200);
-  const mail = await server.waitForEmail(email, (e) =>
-    e.links.some((l) => l.includes("reset_password_form")),
-  );
+async function resetToken(kind: string, email: string, on: TestApp = app, client = api) {
+  expect((await client.request("POST", `/${kind}/forget_password`, { json: { email } })).status).toBe(200);
+  const mail = await on.waitForEmail(email, (e) => e.links.some((l) => l.includes("reset_password_form")));
   const link = mail.links.find((l) => l.includes("reset_password_form")) as string;
   return new URL(link).searchParams.get("token") as string;
 }
@@ -124,14 +129,24 @@ describe("reset links are single use, expire, and die with any password change",
   });
 
   it("refuses a link after its TTL", async () => {
-    const { user } = await activeUser();
-    const token = await resetToken("User1", user.email);
-    await new Promise((r) => setTimeout(r, RESET_TTL_SECONDS * 1000 + 500));
-    const res = await api.request("POST", "/User1/reset_password", {
-      json: { token, password: NEW_PASSWORD },
-    });
-    expect(res.status).toBe(400);
-    expect(res.json.code).toBe("invalid_or_expired_token");
+    // Its own app with a short link lifetime, on the same Redis: the TTL is Redis's, so real time passes.
+    const short = await startTestApp(
+      { ...SETTINGS, PASSWORD_RESET_TTL_SECONDS: String(RESET_TTL_SECONDS) },
+      { redis: app.redis, log },
+    );
+    try {
+      const shortApi = apiClient(short);
+      const { user } = await activeUser("User1", phoneNumber(), short, shortApi);
+      const token = await resetToken("User1", user.email, short, shortApi);
+      await new Promise((r) => setTimeout(r, RESET_TTL_SECONDS * 1000 + 500));
+      const res = await shortApi.request("POST", "/User1/reset_password", {
+        json: { token, password: NEW_PASSWORD },
+      });
+      expect(res.status).toBe(400);
+      expect(res.json.code).toBe("invalid_or_expired_token");
+    } finally {
+      await short.stop();
+    }
   });
 
   it("refuses an older link once the password was changed another way", async () => {
@@ -220,7 +235,7 @@ describe("SMS codes", () => {
     const { user, access } = await activeUser();
     const sent = await api.request("POST", "/User1/otp_phone", { token: access });
     expect(sent.status).toBe(202);
-    const code = codeOf((await server.waitForSms(user.phone)).body);
+    const code = codeOf((await app.waitForSms(user.phone)).body);
     const wrong = await api.request("POST", "/User1/verify_otp_phone", {
       token: access,
       json: { otp: "000000" },
@@ -231,10 +246,7 @@ describe("SMS codes", () => {
       expect(r.text).not.toContain(digits);
     }
 
-    const redis = createTestUpstashClient({
-      restUrl: process.env.UPSTASH_REDIS_REST_URL as string,
-      restToken: process.env.UPSTASH_REDIS_REST_TOKEN as string,
-    });
+    const redis = createTestUpstashClient(app.redis);
     const keys = await redis.keys("User1:otp*");
     expect(keys.length).toBeGreaterThanOrEqual(3); // code record, attempts, cool-down, daily counter
     for (const key of keys) {
@@ -260,8 +272,8 @@ describe("SMS codes", () => {
     const bob = await activeUser();
     expect((await api.request("POST", "/User1/otp_phone", { token: alice.access })).status).toBe(202);
     expect((await api.request("POST", "/User1/otp_phone", { token: bob.access })).status).toBe(202);
-    const aliceCode = codeOf((await server.waitForSms(alice.user.phone)).body);
-    const bobCode = codeOf((await server.waitForSms(bob.user.phone)).body);
+    const aliceCode = codeOf((await app.waitForSms(alice.user.phone)).body);
+    const bobCode = codeOf((await app.waitForSms(bob.user.phone)).body);
     if (aliceCode !== bobCode) {
       const cross = await api.request("POST", "/User1/verify_otp_phone", {
         token: bob.access,
@@ -326,36 +338,5 @@ describe("clients cannot inject operators or extra fields", () => {
       expect(res.status, path).toBe(401);
       expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
     }
-  });
-});
-
-describe("the reset form in a real browser", () => {
-  it("posts from the page although the browser sends Origin: null under Referrer-Policy: no-referrer, loading nothing else", async () => {
-    const { user } = await activeUser();
-    // Browser first: the link lives only RESET_TTL_SECONDS in this file.
-    const session = await launchBrowser();
-    try {
-      const observed = await session.newPage(server.url);
-      const { page } = observed;
-      const origins: (string | undefined)[] = [];
-      page.on("request", (req) => {
-        if (req.method() === "POST") origins.push(req.headers().origin);
-      });
-      const token = await resetToken("User1", user.email);
-      await page.goto(`${server.url}/User1/reset_password_form?token=${token}`);
-      await page.fill("#password", NEW_PASSWORD);
-      await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
-      expect(await page.textContent("h1"), (await page.textContent("body")) ?? "").toBe("Password changed");
-      expect(origins).toEqual(["null"]);
-      expect(observed.blocked).toEqual([]);
-      expect(await observed.cspViolations()).toEqual([]);
-      expect(observed.pageErrors).toEqual([]);
-    } finally {
-      await session.close();
-    }
-    const login = await api.request("POST", "/User1/login", {
-      form: { username: user.email, password: NEW_PASSWORD },
-    });
-    expect(login.status).toBe(200);
   });
 });
