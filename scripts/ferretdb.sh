@@ -106,7 +106,7 @@ cmd_start() {
   for attempt in 1 2 3; do
     port="$(free_port)"
     url="mongodb://127.0.0.1:$port/"
-    setsid "$BIN" --handler=sqlite --sqlite-url="file:$data/" --state-dir="$run/state" \
+    "$BIN" --handler=sqlite --sqlite-url="file:$data/" --state-dir="$run/state" \
       --listen-addr="127.0.0.1:$port" --debug-addr=- --telemetry=disable --log-level=warn \
       </dev/null >>"$run/ferretdb.log" 2>&1 &
     pid=$!
@@ -155,7 +155,10 @@ cmd_stop() {
 cmd_run() {
   [ "${1:-}" = "--" ] && shift
   [ $# -gt 0 ] || die "run: give a command, e.g. scripts/ferretdb.sh run -- npm test"
-  eval "$(cmd_start)"
+  local started
+  # Assigned first: `eval "$(…)"` alone would carry on after a failed start.
+  started="$(cmd_start)"
+  eval "$started"
   # shellcheck disable=SC2064 # expand the run folder now
   trap "cmd_stop '$FERRETDB_RUN_DIR'" EXIT
   trap 'exit 130' INT
