@@ -81,7 +81,7 @@ cmd_build() {
     chmod -R u+w "$work/src"
     echo "$VERSION" >"$work/src/build/version/version.txt"
     cd "$work/src"
-    GOTOOLCHAIN=local GOFLAGS=-mod=readonly "$go" build -trimpath -o "$BIN.tmp" ./cmd/ferretdb
+    GOTOOLCHAIN=local "$go" build -mod=readonly -buildvcs=false -trimpath -o "$BIN.tmp" ./cmd/ferretdb
     mv -f "$BIN.tmp" "$BIN"
     binary_ok || die "the built $BIN does not report version $VERSION"
     say "built FerretDB $VERSION in $((SECONDS - started)) s"
