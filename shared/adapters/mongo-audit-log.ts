@@ -5,6 +5,12 @@
  * runs about once a minute, so expiry is approximate; `purgeOlderThan` is exact). A second index
  * serves `listForActor`.
  *
+ * A MongoDB-compatible server without TTL indexes (FerretDB v1 answers `createIndexes` with
+ * `expireAfterSeconds` by error 238 NotImplemented) gets a plain index on `at` instead, and
+ * {@link MongoAuditLog.retention} reports `"purge_job"`: there, events are removed only by
+ * `purgeOlderThan`, which the scheduled audit-retention job must call. The choice is made on the
+ * server's answer to the index creation, never on its name.
+ *
  * Shares the per-container `MongoClient` of the user store (one pool per URL). Every filter is
  * built here from checked strings and numbers, never from a caller object.
  *
@@ -33,7 +39,28 @@ export interface AuditDoc {
 export const AUDIT_COLLECTION = "audit_events";
 /** Name of the TTL index on `at`. */
 export const AUDIT_TTL_INDEX = "audit_ttl";
+/** Name of the plain index on `at`, created instead of the TTL index where the server has no TTL indexes. */
+export const AUDIT_AT_INDEX = "audit_at";
 const ACTOR_INDEX = "audit_actor";
+
+/** MongoDB's error code for a feature the server does not implement (`NotImplemented`). */
+const NOT_IMPLEMENTED = 238;
+
+/**
+ * Who removes expired events: `ttl_index` — the server, by the TTL index (MongoDB); `purge_job` —
+ * nobody but a caller of {@link AuditLog.purgeOlderThan} (a server without TTL indexes, e.g.
+ * FerretDB v1), so the scheduled audit-retention job is what enforces `AUDIT_RETENTION_DAYS`.
+ */
+export type AuditRetention = "ttl_index" | "purge_job";
+
+/** The MongoDB {@link AuditLog}, which also tells how its retention is enforced. */
+export interface MongoAuditLog extends AuditLog {
+  /**
+   * How expired events are removed on this server; creates the indexes first if needed.
+   * @throws what the driver throws when the indexes cannot be created.
+   */
+  retention(): Promise<AuditRetention>;
+}
 
 /** Options of {@link createMongoAuditLog}. */
 export interface MongoAuditLogOptions {
@@ -79,28 +106,40 @@ export function fromAuditDoc(doc: AuditDoc): AuditEvent {
 /**
  * Creates the indexes: the actor index, and the TTL index with `expireAfterSeconds` = retention. An
  * existing TTL index with another retention (the setting changed) is updated in place with `collMod`
- * instead of failing with IndexOptionsConflict (code 85).
+ * instead of failing with IndexOptionsConflict (code 85). A server that answers the TTL index with
+ * NotImplemented (238) gets a plain index on `at` (for `purgeOlderThan`) and `purge_job` retention.
  */
-async function ensureIndexes(db: Db, collection: Collection<AuditDoc>, retentionSeconds: number) {
+async function ensureIndexes(
+  db: Db,
+  collection: Collection<AuditDoc>,
+  retentionSeconds: number,
+): Promise<AuditRetention> {
   await collection.createIndex({ kind: 1, actor: 1, at: -1 }, { name: ACTOR_INDEX });
   try {
     await collection.createIndex({ at: 1 }, { name: AUDIT_TTL_INDEX, expireAfterSeconds: retentionSeconds });
   } catch (error) {
-    if (!(error instanceof MongoServerError) || error.code !== 85) throw error;
+    if (!(error instanceof MongoServerError)) throw error;
+    if (error.code === NOT_IMPLEMENTED) {
+      await collection.createIndex({ at: 1 }, { name: AUDIT_AT_INDEX });
+      return "purge_job";
+    }
+    if (error.code !== 85) throw error;
     await db.command({
       collMod: AUDIT_COLLECTION,
       index: { name: AUDIT_TTL_INDEX, expireAfterSeconds: retentionSeconds },
     });
   }
+  return "ttl_index";
 }
 
 /**
  * Creates an {@link AuditLog} on MongoDB. Indexes are created once per container before the first
  * write (retried if that failed). `record` ignores a duplicate id (E11000). Driver faults propagate.
+ * On a server without TTL indexes, see {@link MongoAuditLog.retention}.
  *
  * @throws RangeError when `retentionDays` is not a positive integer; Error for an empty url/dbName.
  */
-export function createMongoAuditLog(opts: MongoAuditLogOptions): AuditLog {
+export function createMongoAuditLog(opts: MongoAuditLogOptions): MongoAuditLog {
   if (!Number.isInteger(opts.retentionDays) || opts.retentionDays < 1) {
     throw new RangeError("retentionDays must be a positive integer");
   }
@@ -109,7 +148,7 @@ export function createMongoAuditLog(opts: MongoAuditLogOptions): AuditLog {
   const client = opts.client ?? acquireClient(opts.url);
   const db = client.db(opts.dbName);
   const collection = db.collection<AuditDoc>(AUDIT_COLLECTION);
-  let ready: Promise<void> | undefined;
+  let ready: Promise<AuditRetention> | undefined;
   const indexes = () => {
     ready ??= ensureIndexes(db, collection, opts.retentionDays * 86_400).catch((error: unknown) => {
       ready = undefined;
@@ -120,6 +159,8 @@ export function createMongoAuditLog(opts: MongoAuditLogOptions): AuditLog {
   let closed = false;
 
   return {
+    retention: indexes,
+
     async record(event) {
       assertAuditEvent(event);
       await indexes();

@@ -33,6 +33,14 @@ export function collectionNameOf(kind: string): string {
   return `users_${kind}`;
 }
 
+/**
+ * Collection of the update claims of a validated kind (see `mongo-update-claims.ts`). Not under the
+ * `users_` prefix, so no kind's user collection can share its name.
+ */
+export function claimsCollectionNameOf(kind: string): string {
+  return `user_claims_${kind}`;
+}
+
 /** Maps a record to its document, field by field (never a spread, so nothing extra is stored). */
 export function toUserDoc(r: UserRecord): UserDoc {
   return {
@@ -91,15 +99,25 @@ export function toSetDoc(patch: UserPatch, nowMs: number): Partial<UserDoc> {
 }
 
 /**
+ * True for a MongoDB duplicate-key error (code 11000, "E11000"), whatever else it reports. Checked
+ * structurally so it also covers write errors wrapped by the driver.
+ */
+export function isDuplicateKeyError(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === 11000;
+}
+
+/**
  * Classifies a MongoDB duplicate-key error (code 11000, "E11000") of an insert by the index that
  * refused it: `keyPattern` when the server reports it (4.4+), else the index name in the message.
  * Checked structurally so it also covers write errors wrapped by the driver.
- * @returns `duplicate_email`, `duplicate_id`, or `null` when `error` is not a duplicate-key error.
+ * A server may report neither (FerretDB v1 says only `E11000 duplicate key error collection:
+ * <db>.<collection>`); the store then asks which key is taken (see `createMongoUserStore`).
+ * @returns `duplicate_email`, `duplicate_id`, or `null` when `error` is not a duplicate-key error or
+ *   does not say which index refused it.
  */
 export function duplicateCodeOf(error: unknown): "duplicate_email" | "duplicate_id" | null {
-  if (typeof error !== "object" || error === null) return null;
-  const e = error as { code?: unknown; keyPattern?: unknown; errmsg?: unknown; message?: unknown };
-  if (e.code !== 11000) return null;
+  if (!isDuplicateKeyError(error)) return null;
+  const e = error as { keyPattern?: unknown; errmsg?: unknown; message?: unknown };
   if (typeof e.keyPattern === "object" && e.keyPattern !== null) {
     if (Object.hasOwn(e.keyPattern, "emailIndex")) return "duplicate_email";
     if (Object.hasOwn(e.keyPattern, "_id")) return "duplicate_id";

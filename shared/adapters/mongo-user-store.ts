@@ -14,12 +14,15 @@
  * Node-only: functions using it are `node` in the manifest.
  */
 import { type Collection, MongoClient, type MongoClientOptions } from "mongodb";
-import type { UpdateResult, UserStore } from "../ports/user-store";
+import type { UpdateResult, UserRecord, UserStore } from "../ports/user-store";
+import { type ClaimDoc, withTransitionClaim } from "./mongo-update-claims";
 import {
+  claimsCollectionNameOf,
   collectionNameOf,
   duplicateCodeOf,
   EMAIL_INDEX_NAME,
   fromUserDoc,
+  isDuplicateKeyError,
   toSetDoc,
   toUserDoc,
   type UserDoc,
@@ -91,9 +94,12 @@ export async function releaseClient(url: string, client: MongoClient): Promise<v
 
 /**
  * Creates a {@link UserStore} on MongoDB: collection `users_<kind>` per kind, `_id` = record id,
- * a unique index on `emailIndex`. `create` maps E11000 to `duplicate_email`/`duplicate_id`;
- * `update` is one `findOneAndUpdate({_id, version}, {$set, $inc: {version: 1}})` (compare-and-set),
- * followed on a miss by an existence check to tell `conflict` from `not_found`.
+ * a unique index on `emailIndex`. `create` maps E11000 to `duplicate_email`/`duplicate_id` (by the
+ * key pattern or index name the error reports; when it reports neither, by looking up which of the
+ * two keys is taken). `update` claims the version transition (`mongo-update-claims.ts`: exclusive
+ * even where the server's filtered update is not atomic), then runs one
+ * `findOneAndUpdate({_id, version}, {$set, $inc: {version: 1}})` (compare-and-set), followed on a
+ * miss by an existence check to tell `conflict` from `not_found`.
  * Methods reject with a plain Error for an unknown kind and a TypeError for a mistyped argument
  * (programming errors); driver faults (e.g. `MongoServerSelectionError`) propagate.
  *
@@ -113,6 +119,19 @@ export function createMongoUserStore(opts: MongoUserStoreOptions): UserStore {
   function collectionOf(kind: string): Collection<UserDoc> {
     assertKnownKind(kinds, kind);
     return db.collection<UserDoc>(collectionNameOf(kind));
+  }
+
+  /**
+   * Which unique key of `record` is taken, for a duplicate-key error that does not say (FerretDB v1
+   * reports only the collection). `_id` first, as MongoDB checks it first. `null` when neither is
+   * taken any more (the holder was deleted since): the caller rethrows the original error.
+   */
+  async function takenKeyOf(collection: Collection<UserDoc>, record: UserRecord) {
+    if ((await collection.findOne({ _id: record.id }, { projection: { _id: 1 } })) !== null) {
+      return "duplicate_id" as const;
+    }
+    const byEmail = await collection.findOne({ emailIndex: record.emailIndex }, { projection: { _id: 1 } });
+    return byEmail === null ? null : ("duplicate_email" as const);
   }
 
   /** Ensures the unique email-index exists before the first insert into a collection (once per container). */
@@ -141,7 +160,8 @@ export function createMongoUserStore(opts: MongoUserStoreOptions): UserStore {
         await collection.insertOne(toUserDoc(record));
         return { ok: true };
       } catch (error) {
-        const code = duplicateCodeOf(error);
+        if (!isDuplicateKeyError(error)) throw error;
+        const code = duplicateCodeOf(error) ?? (await takenKeyOf(collection, record));
         if (code === null) throw error;
         return { ok: false, code };
       }
@@ -165,13 +185,17 @@ export function createMongoUserStore(opts: MongoUserStoreOptions): UserStore {
       const collection = collectionOf(kind);
       assertString("id", id);
       assertVersion(expectedVersion);
-      const doc = await collection.findOneAndUpdate(
-        { _id: id, version: expectedVersion },
-        { $set: toSetDoc(patch, Date.now()), $inc: { version: 1 } },
-        // v6+ returns the document itself unless includeResultMetadata is true.
-        { returnDocument: "after", includeResultMetadata: false },
+      const set = toSetDoc(patch, Date.now());
+      const claims = db.collection<ClaimDoc>(claimsCollectionNameOf(kind));
+      const claim = await withTransitionClaim(claims, id, expectedVersion, () =>
+        collection.findOneAndUpdate(
+          { _id: id, version: expectedVersion },
+          { $set: set, $inc: { version: 1 } },
+          // v6+ returns the document itself unless includeResultMetadata is true.
+          { returnDocument: "after", includeResultMetadata: false },
+        ),
       );
-      if (doc !== null) return { ok: true, record: fromUserDoc(doc) };
+      if (claim.claimed && claim.value !== null) return { ok: true, record: fromUserDoc(claim.value) };
       const exists = await collection.findOne({ _id: id }, { projection: { _id: 1 } });
       return { ok: false, code: exists === null ? "not_found" : "conflict" };
     },

@@ -3,10 +3,14 @@ import { randomBytes } from "node:crypto";
 /**
  * A complete, valid test environment: fresh random secrets and test-speed Argon2 parameters
  * (the crypto tests use the real OWASP parameters). Merge `overrides` last.
+ * `MONGO_URL` is empty (users and audit in SQLite) even when the shell sets it for the MongoDB
+ * suites (`scripts/ferretdb.sh run -- npm test`), so a test that loads functions from
+ * `process.env` behaves the same either way; a MongoDB test passes `MONGO_URL` in `overrides`.
  */
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
     ENVIRONMENT: "test",
+    MONGO_URL: "",
     JWT_SECRET: randomBytes(48).toString("base64url"),
     ENCRYPTION_KEY: randomBytes(32).toString("base64"),
     EMAIL_SALT: randomBytes(32).toString("base64url"),

@@ -53,6 +53,9 @@ async function poll<T>(find: () => T | undefined, what: string, timeoutMs: numbe
 /**
  * Starts the whole local runtime (every manifest function, Upstash bridge over a fresh
  * redis-server, QStash emulator, Resend/Twilio capture) with test-speed Argon2 parameters.
+ * The shell's cloud settings ({@link CLOUD_VARS}, `MONGO_URL` included) are removed first, so users
+ * go to an SQLite file under the temp data dir; a test that wants a cloud setting passes it in
+ * `env` (the MongoDB e2e passes `MONGO_URL` and `MONGO_DB`).
  */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   for (const name of CLOUD_VARS) delete process.env[name];

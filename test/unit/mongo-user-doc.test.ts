@@ -4,6 +4,7 @@ import {
   duplicateCodeOf,
   EMAIL_INDEX_NAME,
   fromUserDoc,
+  isDuplicateKeyError,
   toSetDoc,
   toUserDoc,
   type UserDoc,
@@ -78,6 +79,14 @@ describe("mongo duplicate-key classification", () => {
       'E11000 duplicate key error collection: auth.users_User1 index: _id_ dup key: { _id: "usr_x" }';
     expect(duplicateCodeOf(e11000({ errmsg: email }))).toBe("duplicate_email");
     expect(duplicateCodeOf(e11000({ errmsg: id }))).toBe("duplicate_id");
+  });
+
+  it("recognises a bare E11000 that names no index (FerretDB v1) as a duplicate it cannot classify", () => {
+    const bare = e11000({ errmsg: "E11000 duplicate key error collection: auth.users_User1" });
+    expect(isDuplicateKeyError(bare)).toBe(true);
+    expect(duplicateCodeOf(bare)).toBeNull();
+    expect(isDuplicateKeyError(new MongoServerError({ code: 112, errmsg: "WriteConflict" }))).toBe(false);
+    expect(isDuplicateKeyError("E11000")).toBe(false);
   });
 
   it("does not treat other errors, or duplicates on unknown indexes, as duplicates", () => {
