@@ -24,7 +24,8 @@ export default $config({
   },
   async run() {
     // SST requires imports inside run().
-    const { buildManifest, LAMBDA_NODE_RUNTIME, SECRET_ENV } = await import("./infra/functions");
+    const manifestModule = await import("./infra/functions");
+    const { buildManifest, LAMBDA_NODE_RUNTIME, LAMBDA_NODEJS_BUILD, SECRET_ENV } = manifestModule;
     const manifest = await buildManifest();
     const secrets = Object.fromEntries(
       Object.keys(SECRET_ENV).map((name) => [name, new sst.Secret(name)]),
@@ -74,7 +75,7 @@ export default $config({
         url: false,
         environment: plain,
         link: fn.secrets.map((s) => secrets[s]),
-        nodejs: { install: [...(fn.nodeInstall ?? [])] },
+        nodejs: { install: [...(fn.nodeInstall ?? [])], ...LAMBDA_NODEJS_BUILD },
         copyFiles: [...(fn.copyFiles ?? [])],
       });
       for (const route of fn.routes) api.route(`${route.method} ${route.path}`, lambda.arn);

@@ -2,7 +2,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BuildFailure, type BuildResult, build } from "esbuild-sst";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildManifest, type FunctionSpec, LAMBDA_NODE_RUNTIME } from "../../infra/functions";
+import {
+  buildManifest,
+  type FunctionSpec,
+  LAMBDA_NODE_RUNTIME,
+  LAMBDA_NODEJS_BUILD,
+} from "../../infra/functions";
 import { secretsReadBy } from "./secret-references";
 import { SST_TARGET_BY_RUNTIME, SST_VERSION, sstFunctionBuildOptions } from "./sst-esbuild";
 
@@ -31,6 +36,7 @@ async function sstBuild(fn: Pick<FunctionSpec, "name" | "module" | "nodeInstall"
         root,
         outdir: join(root, ".sst/test-build", fn.name),
         runtime: LAMBDA_NODE_RUNTIME,
+        nodejs: { install: [...(fn.nodeInstall ?? [])], ...LAMBDA_NODEJS_BUILD },
       }),
       sourcemap: false,
       write: false,

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildManifest, LAMBDA_NODE_RUNTIME } from "../../infra/functions";
+import { buildManifest, LAMBDA_NODE_RUNTIME, LAMBDA_NODEJS_BUILD } from "../../infra/functions";
 
 /**
  * `sst.config.ts` can only run inside the SST CLI (which needs AWS). This test runs its `run()`
@@ -69,7 +69,7 @@ describe("sst.config.ts", () => {
       });
       // Exactly what test/build/sst-esbuild.ts models: another `nodejs` prop (minify, splitting,
       // esbuild, …) changes SST's build, and the SST-faithful build test must be told.
-      expect(made?.args.nodejs).toEqual({ install: [...(fn.nodeInstall ?? [])] });
+      expect(made?.args.nodejs).toEqual({ install: [...(fn.nodeInstall ?? [])], ...LAMBDA_NODEJS_BUILD });
       // Secrets are linked (resource.enc), never plain environment values.
       const env = made?.args.environment as Record<string, string>;
       expect(Object.values(env).filter((v) => String(v).startsWith("secret:"))).toEqual([]);
