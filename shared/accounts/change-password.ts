@@ -17,10 +17,11 @@ type ChangePasswordDeps = DepsOf<typeof CHANGE_PASSWORD_DEPS>;
  * 1. The current password is verified (Argon2id) on the token's subject; wrong → 403.
  * 2. The new one must pass the registration policy (422 `weak_password` with reasons).
  * 3. The hash is stored only if the password did not change meanwhile; then every access and
- *    refresh token issued so far — including the one making this request — is revoked, the
- *    profile cache dropped, and the address on record is told.
- * 4. A new session (access + refresh token) is returned, so the device that made the change
- *    stays signed in while every other one is signed out.
+ *    refresh token issued so far — including the one making this request — is revoked (the
+ *    credential epoch advances), the profile cache dropped, and the address on record is told.
+ * 4. A new session (access + refresh token) bound to the epoch this change produced is returned,
+ *    so the device that made the change stays signed in while every other one is signed out; any
+ *    later revocation (another change, log out everywhere) ends it as well.
  *
  * @throws AuthError `incorrect_password` (403), `weak_password` / `password_too_long` (422),
  *   `unauthorized` (401) when the account no longer exists.
@@ -44,5 +45,5 @@ export async function changePassword(
   });
   // Lost to a concurrent change: the caller proved a password that is no longer current.
   if (!updated) throw wrongPassword();
-  return startSession(deps, kind, userId);
+  return startSession(deps, kind, userId, updated.epoch);
 }

@@ -12,10 +12,16 @@ export const wrongPassword = () => new AuthError("incorrect_password");
 
 /**
  * Deletes the caller's own account after re-checking the current password (OWASP: re-authenticate
- * for sensitive actions). Removes the record and its cache entry, revokes every token of the user,
- * and queues a goodbye email to the address on record.
+ * for sensitive actions). Revokes every token of the user (advances the credential epoch), removes
+ * the record and its cache entry, advances the epoch once more, and queues a goodbye email to the
+ * address on record. The first advance comes before the delete so a Redis failure deletes nothing
+ * (503, the account keeps working); the second one, after it, ends a session that a login racing
+ * the deletion could have started under the first advance's epoch (its record read came before the
+ * delete), and gives the counter a TTL: the user is gone, and every token of theirs dies within
+ * `maxTokenLifetimeSeconds`.
  *
- * @param maxTokenLifetimeSeconds longest lifetime of any token kind, to keep the revocation that long.
+ * @param maxTokenLifetimeSeconds longest lifetime of any token kind: how long the deleted user's
+ *   credential epoch is kept (+ 60 s).
  * @throws AuthError `incorrect_password` (403), `unauthorized` (401) when the account is already gone.
  */
 export async function deleteAccount(
@@ -29,8 +35,9 @@ export async function deleteAccount(
   if (!record) throw missingToken();
   if (!(await deps.hasher.verify(record.passwordHash, password))) throw wrongPassword();
   const profile = await openUser(deps.ring, kind, record);
-  await revokeAllSessions(deps, kind, userId, maxTokenLifetimeSeconds);
+  await revokeAllSessions(deps, kind, userId);
   await deps.store.delete(kind, userId);
+  await revokeAllSessions(deps, kind, userId, { expireAfterSeconds: maxTokenLifetimeSeconds + 60 });
   await invalidateProfile(deps, kind, userId);
   await deps.notifier.notify(
     { type: "email.account_deleted", kind, to: profile.email, name: profile.firstName },

@@ -7,8 +7,19 @@ export const redisKeys = {
   profile: (kind: string, userId: string) => `${kind}:profile:${userId}`,
   /** Presence marks a revoked access token until its expiry. */
   revokedJti: (kind: string, jti: string) => `${kind}:revoked:jti:${jti}`,
-  /** Epoch seconds before which (inclusive) every token of the user is revoked. */
+  /**
+   * LEGACY, read only: epoch seconds before which (inclusive) every token of the user is revoked.
+   * Written by the wall-clock revocation this service used before the credential epoch (security
+   * findings F1/F2); nothing writes it any more. Still honoured, so a token revoked that way is not
+   * revived; every such mark expires on its own (TTL: longest token lifetime + 60 s after it was set).
+   */
   revokedBefore: (kind: string, userId: string) => `${kind}:revoked:before:${userId}`,
+  /**
+   * The user's credential epoch (DESIGN.md §5, §9): a counter (INCR) that password reset and
+   * change, log-out-everywhere and deletion advance. Absent reads as 0. No TTL while the account
+   * exists (a lost counter would revive revoked sessions); deletion gives it one.
+   */
+  credentialEpoch: (kind: string, userId: string) => `${kind}:cep:${userId}`,
   /** One-time action token, by purpose and SHA-256 of the token; value is the user id. */
   oneTimeToken: (kind: string, purpose: OneTimePurpose, tokenHash: string) =>
     `${kind}:ott:${purpose}:${tokenHash}`,

@@ -2,6 +2,7 @@ import { AuthError } from "../errors";
 import type { UserRecord } from "../ports/user-store";
 import type { DepsOf } from "./deps";
 import { type SessionTokens, startSession } from "./refresh-tokens";
+import { readCredentialEpoch } from "./sessions";
 
 /** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
 export const LOGIN_DEPS = [
@@ -33,7 +34,12 @@ export const invalidCredentials = () => new AuthError("invalid_credentials");
  *   answers exactly like a wrong password; both count as a failure for the throttle;
  * - only after a correct password does an unverified email get 403 `email_not_verified`;
  * - a hash with outdated parameters is upgraded on success (best effort: a concurrent update wins);
- * - success starts a session: access token plus a refresh token of a new family.
+ * - success starts a session: access token plus a refresh token of a new family, bound to the
+ *   user's credential epoch as read BEFORE the password was verified, so a password reset or
+ *   change, log out everywhere or deletion that lands meanwhile leaves no surviving session
+ *   (security findings F1/F2). That read comes after the record was found, so a successful login
+ *   re-reads the record and refuses when its password hash is no longer the one verified (a
+ *   reset or change completed between the record read and the epoch read).
  *
  * @throws AuthError `invalid_credentials` (401), `too_many_attempts` (429), `email_not_verified` (403),
  *   `password_too_long` (422).
@@ -64,6 +70,8 @@ export async function login(
   if (emailIndex !== null && maybeRegistered) {
     user = await deps.store.findByEmailIndex(kind, emailIndex);
   }
+  // Read before the verification begins: the session gets this epoch, never a later one.
+  const epoch = user ? await readCredentialEpoch(deps, kind, user.id) : 0;
   const ok = user
     ? await deps.hasher.verify(user.passwordHash, password)
     : await deps.hasher.dummyVerify(password);
@@ -75,9 +83,25 @@ export async function login(
   if (!user.emailVerified) {
     throw new AuthError("email_not_verified");
   }
+  if (!(await stillCurrentPassword(deps, kind, user))) throw invalidCredentials();
   if (deps.hasher.needsRehash(user.passwordHash)) {
     const passwordHash = await deps.hasher.hash(password);
     await deps.store.update(kind, user.id, user.version, { passwordHash });
   }
-  return startSession(deps, kind, user.id);
+  return startSession(deps, kind, user.id, epoch);
+}
+
+/**
+ * Whether `verified`'s password hash is still the user's stored one (a store read by id). Closes
+ * the gap between finding the record and reading the credential epoch: a reset or change that
+ * wrote its hash and advanced the epoch in that gap would otherwise let the old password start a
+ * session under the new epoch.
+ */
+async function stillCurrentPassword(
+  deps: Pick<LoginDeps, "store">,
+  kind: string,
+  verified: UserRecord,
+): Promise<boolean> {
+  const current = await deps.store.findById(kind, verified.id);
+  return current !== null && current.passwordHash === verified.passwordHash;
 }

@@ -6,7 +6,7 @@ import { hashOpaqueToken } from "../crypto/random";
 import { AuthError } from "../errors";
 import type { UserRecord } from "../ports/user-store";
 import type { AccountDeps, DepsOf } from "./deps";
-import { invalidateProfile, maxTokenLifetimeSeconds, revokeAllSessions } from "./sessions";
+import { invalidateProfile, revokeAllSessions } from "./sessions";
 import { updateWithRetry } from "./update-with-retry";
 import type { UserProfile } from "./user-codec";
 
@@ -49,13 +49,17 @@ export function passwordStamp(passwordHash: string): string {
 
 /**
  * Stores a new password hash and ends every existing session (OWASP Forgot Password and Session
- * Management cheat sheets): the user's revoked-before time is set, so every access and refresh
- * token issued before now is refused; the profile cache is dropped; the address on record is told.
+ * Management cheat sheets): the hash is written FIRST, then the user's credential epoch advanced,
+ * so every access and refresh token issued so far is refused — including a login's that read the
+ * epoch before this and verified the old password (a login reading the epoch after the advance
+ * reads the new hash); the profile cache is dropped; the address on record is told.
  *
  * @param expectedStamp when given, the write happens only while the stored hash still has this
  *   {@link passwordStamp} (a reset link racing another password change loses).
  * @param extra further fields to set in the same write (a reset also proves the email address).
- * @returns the updated record, or `null` when the account is gone or the stamp no longer matches.
+ * @returns the updated record and the user's new credential epoch (a session started with it
+ *   survives this change), or `null` when the account is gone or the stamp no longer matches.
+ * @throws whatever the Kv throws when Redis cannot answer the revocation (the caller answers 503).
  */
 export async function storeNewPassword(
   deps: NewPasswordDeps,
@@ -64,7 +68,7 @@ export async function storeNewPassword(
   passwordHash: string,
   profile: Pick<UserProfile, "email" | "firstName">,
   options: { expectedStamp?: string; dedupId: string; extra?: { emailVerified?: true } },
-): Promise<UserRecord | null> {
+): Promise<{ record: UserRecord; epoch: number } | null> {
   let stale = false;
   const result = await updateWithRetry(deps, kind, userId, (record) => {
     if (options.expectedStamp !== undefined && passwordStamp(record.passwordHash) !== options.expectedStamp) {
@@ -74,11 +78,11 @@ export async function storeNewPassword(
     return { passwordHash, ...(options.extra ?? {}) };
   });
   if (!result || stale) return null;
-  await revokeAllSessions(deps, kind, userId, maxTokenLifetimeSeconds(deps.settings));
+  const epoch = await revokeAllSessions(deps, kind, userId);
   await invalidateProfile(deps, kind, userId);
   await deps.notifier.notify(
     { type: "email.password_changed", kind, to: profile.email, name: profile.firstName },
     options.dedupId,
   );
-  return result.record;
+  return { record: result.record, epoch };
 }

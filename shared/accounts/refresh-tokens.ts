@@ -4,9 +4,12 @@
  * A session is a refresh-token family. Login starts one: a family id (`rtf_` + 128 random bits)
  * and a first refresh token. Every refresh token is an opaque 256-bit random string, stored only
  * as its SHA-256 at `redisKeys.refreshToken(kind, hash)` with the value
- * `{"userId","familyId","issuedAtSeconds"}` and a TTL of `refreshTtlSeconds` (the key namespace
- * binds it to the kind). Access tokens carry the family id as the private claim `sid`, so ending
- * the family (logout, reuse detection) also ends its access tokens (`authenticate` checks it).
+ * `{"userId","familyId","issuedAtSeconds","epoch"}` and a TTL of `refreshTtlSeconds` (the key
+ * namespace binds it to the kind). Access tokens carry the family id as the private claim `sid`, so
+ * ending the family (logout, reuse detection) also ends its access tokens (`authenticate` checks
+ * it). A family is bound to the user's credential epoch it was started under (`epoch` in every
+ * record of the family, `cep` in every access token): advancing the epoch (password reset or
+ * change, log out everywhere, deletion) ends the family and its access tokens.
  *
  * Rotation and reuse detection live in `refresh.ts`; this module has the parts login, refresh,
  * change-password and logout share.
@@ -15,14 +18,22 @@ import { createOpaqueToken, randomId } from "../crypto/random";
 import { AuthError } from "../errors";
 import type { AccountDeps } from "./deps";
 import { redisKeys } from "./keys";
-import { issuedAtAfterRevocation } from "./sessions";
+import { CREDENTIAL_EPOCH_CLAIM } from "./sessions";
 
 /** What is stored (as JSON) under a refresh token's hash. Times are epoch seconds. */
 export interface RefreshRecord {
   userId: string;
   familyId: string;
-  /** When this token was issued; the token dies when it is `<=` the user's revoked-before time. */
+  /**
+   * When this token was issued. Only the legacy revoked-before mark still compares it (the token
+   * dies when it is `<=` that mark; see `redisKeys.revokedBefore`).
+   */
   issuedAtSeconds: number;
+  /**
+   * The user's credential epoch the family was started under; the token is good only while it is
+   * the user's current epoch. Records written before the epoch existed have none: they read as 0.
+   */
+  epoch: number;
 }
 
 /** A token pair as the token endpoint and login answer it. */
@@ -45,13 +56,17 @@ export function parseRefreshRecord(raw: string | null): RefreshRecord | null {
   if (raw === null) return null;
   try {
     const v = JSON.parse(raw) as Partial<RefreshRecord>;
+    const epoch = v.epoch === undefined ? 0 : v.epoch; // a record from before the epoch: epoch 0
     if (
       typeof v.userId === "string" &&
       typeof v.familyId === "string" &&
       typeof v.issuedAtSeconds === "number" &&
-      Number.isInteger(v.issuedAtSeconds)
+      Number.isInteger(v.issuedAtSeconds) &&
+      typeof epoch === "number" &&
+      Number.isSafeInteger(epoch) &&
+      epoch >= 0
     ) {
-      return { userId: v.userId, familyId: v.familyId, issuedAtSeconds: v.issuedAtSeconds };
+      return { userId: v.userId, familyId: v.familyId, issuedAtSeconds: v.issuedAtSeconds, epoch };
     }
   } catch {
     // fall through: a record we cannot read is no record
@@ -61,8 +76,7 @@ export function parseRefreshRecord(raw: string | null): RefreshRecord | null {
 
 /**
  * Stores a new refresh token of a family and returns it (the token is never stored, only its hash).
- * @param issuedAtSeconds from {@link issuedAtAfterRevocation}, so a token issued right after a
- *   "revoke everything" is not caught by it.
+ * @param record the token's record; `epoch` is the family's credential epoch, never re-read here.
  */
 export async function storeRefreshToken(
   deps: Pick<AccountDeps, "kv" | "settings">,
@@ -77,43 +91,47 @@ export async function storeRefreshToken(
 }
 
 /**
- * Signs an access token for a session: `sid` = family id, `iat` = the current second, or
- * `minIssuedAtSeconds` when that is later (one past a revoked-before mark set this second).
- * The current second is re-read here, not taken from the caller: Redis round trips between
- * computing the bound and signing can cross a second boundary, and `tokens.issue` refuses an
- * `iat` in the past.
+ * Signs an access token (RFC 7519; `at+jwt`) for a session: `iat` = the current second,
+ * `sid` = family id, `cep` = the family's credential epoch (private claims, RFC 7519 §4.3).
+ * @param epoch the credential epoch the session was started under (never re-read here: a session
+ *   started under an epoch that has since moved on must get tokens that are refused).
  * @returns the JWT and its lifetime in seconds.
  */
 export async function issueAccessToken(
-  deps: Pick<AccountDeps, "tokens" | "nowMs">,
+  deps: Pick<AccountDeps, "tokens">,
   kind: string,
   userId: string,
   familyId: string,
-  minIssuedAtSeconds: number,
+  epoch: number,
 ): Promise<{ accessToken: string; expiresInSeconds: number }> {
   const issued = await deps.tokens.issue({
     subject: userId,
     audience: kind,
-    issuedAtSeconds: Math.max(Math.floor(deps.nowMs() / 1000), minIssuedAtSeconds),
-    extra: { sid: familyId },
+    extra: { sid: familyId, [CREDENTIAL_EPOCH_CLAIM]: epoch },
   });
   return { accessToken: issued.token, expiresInSeconds: issued.expiresAt - issued.issuedAt };
 }
 
 /**
  * Starts a new session for a user (login, password change): a new family, its first refresh
- * token and an access token bound to it, both issued after any revoked-before mark.
+ * token and an access token bound to it, both bound to credential epoch `epoch` (one Redis
+ * command: the refresh record's SET).
+ * @param epoch the user's credential epoch as read BEFORE the password was verified (login), or as
+ *   returned by the revocation the session follows (password change). The session is good only
+ *   while this is the user's current epoch, so a revocation that happened after `epoch` was read
+ *   ends it too.
  */
 export async function startSession(
   deps: Pick<AccountDeps, "kv" | "tokens" | "settings" | "nowMs">,
   kind: string,
   userId: string,
+  epoch: number,
 ): Promise<SessionTokens> {
-  const issuedAtSeconds = await issuedAtAfterRevocation(deps, kind, userId);
+  const issuedAtSeconds = Math.floor(deps.nowMs() / 1000);
   const familyId = randomId("rtf");
   const [{ token }, access] = await Promise.all([
-    storeRefreshToken(deps, kind, { userId, familyId, issuedAtSeconds }),
-    issueAccessToken(deps, kind, userId, familyId, issuedAtSeconds),
+    storeRefreshToken(deps, kind, { userId, familyId, issuedAtSeconds, epoch }),
+    issueAccessToken(deps, kind, userId, familyId, epoch),
   ]);
   return { ...access, refreshToken: token, userId };
 }

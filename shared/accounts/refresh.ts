@@ -10,6 +10,7 @@ import {
   type SessionTokens,
   storeRefreshToken,
 } from "./refresh-tokens";
+import { epochIsCurrent } from "./sessions";
 
 /** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
 export const REFRESH_DEPS = ["audit", "kv", "nowMs", "ring", "settings", "tokens"] as const;
@@ -31,8 +32,12 @@ const usedAad = (kind: string, tokenHash: string) => `${kind}|refresh_successor|
  * the same family; the presented one is used up.
  *
  * 1. Look up the record by the token's SHA-256, then (one MGET) the family's revocation mark, the
- *    user's revoked-before time and the token's rotation claim. Unknown, expired, revoked family,
- *    or issued at/before the revoked-before time → `invalid_grant`.
+ *    user's current credential epoch, the legacy revoked-before time and the token's rotation
+ *    claim. Unknown, expired, revoked family, a family epoch that is not the user's current one
+ *    (password reset or change, log out everywhere, deletion since the session started), or issued
+ *    at/before the legacy revoked-before time → `invalid_grant`. The successor and the new access
+ *    token carry the family's epoch, never a re-read one: a revocation landing during the rotation
+ *    ends them too.
  * 2. Not yet used: write the successor's record FIRST, then claim the presented token with
  *    `SET NX` (value: the successor sealed with the key ring, and the use time). Exactly one
  *    concurrent request wins the claim; a loser deletes its own, never-revealed successor record.
@@ -44,7 +49,7 @@ const usedAad = (kind: string, tokenHash: string) => `${kind}|refresh_successor|
  *    Requiring the successor to be unused is stricter than a bare time window: a token that was
  *    rotated twice can never be replayed, even inside the window.
  *
- * @returns the new token pair (`iat` of both after any revoked-before mark).
+ * @returns the new token pair, bound to the family's credential epoch.
  * @throws AuthError `invalid_grant` (401).
  */
 export async function refreshSession(
@@ -56,19 +61,24 @@ export async function refreshSession(
   const record = parseRefreshRecord(await deps.kv.get(redisKeys.refreshToken(kind, hash)));
   if (!record) throw invalidGrant();
   const usedKey = redisKeys.refreshTokenUsed(kind, hash);
-  const [familyRevoked, revokedBeforeRaw, usedRaw] = await deps.kv.mget([
+  const [familyRevoked, epochRaw, revokedBeforeRaw, usedRaw] = await deps.kv.mget([
     redisKeys.refreshFamily(kind, record.familyId),
+    redisKeys.credentialEpoch(kind, record.userId),
     redisKeys.revokedBefore(kind, record.userId),
     usedKey,
   ]);
   if (familyRevoked) throw invalidGrant();
-  const revokedBefore = Number(revokedBeforeRaw ?? 0);
-  if (record.issuedAtSeconds <= revokedBefore) throw invalidGrant();
-  const issuedAtSeconds = Math.max(Math.floor(deps.nowMs() / 1000), revokedBefore + 1);
+  if (!epochIsCurrent(record.epoch, epochRaw)) throw invalidGrant();
+  if (revokedBeforeRaw && record.issuedAtSeconds <= Number(revokedBeforeRaw)) throw invalidGrant();
 
-  if (usedRaw) return retryWithinGrace(deps, kind, hash, record, usedRaw, issuedAtSeconds);
+  if (usedRaw) return retryWithinGrace(deps, kind, hash, record, usedRaw);
 
-  const next: RefreshRecord = { userId: record.userId, familyId: record.familyId, issuedAtSeconds };
+  const next: RefreshRecord = {
+    userId: record.userId,
+    familyId: record.familyId,
+    issuedAtSeconds: Math.floor(deps.nowMs() / 1000),
+    epoch: record.epoch,
+  };
   const successor = await storeRefreshToken(deps, kind, next);
   const mark: UsedMark = { successor: successor.token, usedAtMs: deps.nowMs() };
   const claimed = await deps.kv.set(
@@ -84,9 +94,9 @@ export async function refreshSession(
     await deps.kv.del(redisKeys.refreshToken(kind, successor.hash));
     const winner = await deps.kv.get(usedKey);
     if (!winner) throw invalidGrant();
-    return retryWithinGrace(deps, kind, hash, record, winner, issuedAtSeconds);
+    return retryWithinGrace(deps, kind, hash, record, winner);
   }
-  const access = await issueAccessToken(deps, kind, record.userId, record.familyId, issuedAtSeconds);
+  const access = await issueAccessToken(deps, kind, record.userId, record.familyId, record.epoch);
   return { ...access, refreshToken: successor.token, userId: record.userId };
 }
 
@@ -97,7 +107,6 @@ async function retryWithinGrace(
   hash: string,
   record: RefreshRecord,
   usedRaw: string,
-  issuedAtSeconds: number,
 ): Promise<SessionTokens> {
   let mark: UsedMark | null = null;
   try {
@@ -118,7 +127,7 @@ async function retryWithinGrace(
       redisKeys.refreshToken(kind, successorHash),
     ]);
     if (!successorUsed && successorRecord) {
-      const access = await issueAccessToken(deps, kind, record.userId, record.familyId, issuedAtSeconds);
+      const access = await issueAccessToken(deps, kind, record.userId, record.familyId, record.epoch);
       return { ...access, refreshToken: mark.successor, userId: record.userId };
     }
   }

@@ -1,5 +1,6 @@
 import type { AccessTokenClaims } from "../crypto/tokens";
 import { AuthError } from "../errors";
+import type { KvScript } from "../ports/kv";
 import type { AccountDeps } from "./deps";
 import { redisKeys } from "./keys";
 import type { UserProfile } from "./user-codec";
@@ -53,19 +54,55 @@ export async function verifyBearer(
 }
 
 /**
+ * Name of the private JWT claim (RFC 7519 §4.3) carrying the user's credential epoch the session
+ * was started under: a non-negative integer.
+ */
+export const CREDENTIAL_EPOCH_CLAIM = "cep";
+
+/**
+ * The credential epoch a verified token was issued under (its `cep` claim). A token without the
+ * claim (issued before the epoch existed) counts as epoch 0: it stays good until the user's first
+ * epoch revocation (and remains subject to the legacy revoked-before mark). `null` for a claim that
+ * is present but not a non-negative safe integer (never issued by this service): such a token is
+ * refused.
+ */
+export function credentialEpochOf(claims: AccessTokenClaims): number | null {
+  const value = claims[CREDENTIAL_EPOCH_CLAIM];
+  if (value === undefined) return 0;
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : null;
+}
+
+/** The session state of a token as read from Redis (`null` when absent), in {@link sessionStateKeys} order. */
+export type SessionStateValues = readonly [
+  revokedJti: string | null,
+  legacyRevokedBefore: string | null,
+  credentialEpoch: string | null,
+  profile: string | null,
+  family: string | null,
+];
+
+/**
  * The Redis keys that decide whether a verified token is still good, in this order: its own
- * revocation mark, the user's revoked-before time, the encrypted profile cache, and — for a token
- * carrying a session id (`sid`) — its refresh family's revocation mark (`null` otherwise). So
- * logging out a session or a detected refresh-token reuse ends every access token of that session.
+ * revocation mark, the user's legacy revoked-before time (read only, see `redisKeys.revokedBefore`),
+ * the user's current credential epoch, the encrypted profile cache, and — for a token carrying a
+ * session id (`sid`) — its refresh family's revocation mark (`null` otherwise). So logging out a
+ * session or a detected refresh-token reuse ends every access token of that session.
  */
 export function sessionStateKeys(
   kind: string,
   claims: AccessTokenClaims,
-): [revokedJti: string, revokedBefore: string, profile: string, family: string | null] {
+): [
+  revokedJti: string,
+  revokedBefore: string,
+  credentialEpoch: string,
+  profile: string,
+  family: string | null,
+] {
   const sid = sessionIdOf(claims);
   return [
     redisKeys.revokedJti(kind, claims.jti),
     redisKeys.revokedBefore(kind, claims.sub),
+    redisKeys.credentialEpoch(kind, claims.sub),
     redisKeys.profile(kind, claims.sub),
     sid ? redisKeys.refreshFamily(kind, sid) : null,
   ];
@@ -75,14 +112,39 @@ const sessionIdOf = (claims: AccessTokenClaims): string | undefined =>
   typeof claims.sid === "string" && SID_PATTERN.test(claims.sid) ? claims.sid : undefined;
 
 /**
+ * Reads a stored credential epoch: absent is 0; anything that is not a non-negative integer is
+ * `null` (the caller refuses: a corrupt counter never revives a session).
+ */
+export function parseCredentialEpoch(raw: string | number | null | undefined): number | null {
+  if (raw === null || raw === undefined || raw === "") return 0;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) && n >= 0 ? n : null;
+}
+
+/**
+ * Whether a session that was started under credential epoch `sessionEpoch` is still good: only
+ * while the user's current epoch is exactly that value. Equality, not "at least": a counter that was
+ * lost (reads 0 again) ends every session started under a later epoch rather than reviving any.
+ */
+export function epochIsCurrent(
+  sessionEpoch: number | null,
+  storedEpoch: string | number | null | undefined,
+): boolean {
+  const current = parseCredentialEpoch(storedEpoch);
+  return sessionEpoch !== null && current !== null && sessionEpoch === current;
+}
+
+/**
  * Whether session state read at {@link sessionStateKeys} revokes the token: a revocation mark, a
- * revoked-before time at or after its `iat`, or a revoked refresh family.
+ * credential epoch other than the user's current one, a legacy revoked-before time at or after its
+ * `iat`, or a revoked refresh family. `shared/http/session-check.ts` applies the same rule in Lua.
  */
 export function isRevoked(
   claims: AccessTokenClaims,
-  [revoked, revokedBefore, , familyRevoked]: readonly (string | null | undefined)[],
+  [revoked, revokedBefore, epoch, , familyRevoked]: readonly (string | null | undefined)[],
 ): boolean {
   if (revoked !== null && revoked !== undefined) return true;
+  if (!epochIsCurrent(credentialEpochOf(claims), epoch)) return true;
   if (revokedBefore && claims.iat <= Number(revokedBefore)) return true;
   return familyRevoked !== null && familyRevoked !== undefined;
 }
@@ -108,7 +170,7 @@ export async function openSession(
     exp: claims.exp,
     ...(sid ? { sid } : {}),
   };
-  const cached = values[2];
+  const cached = values[3];
   let cachedProfile: UserProfile | null = null;
   if (cached) {
     try {
@@ -187,42 +249,71 @@ export async function revokeAccessToken(
 }
 
 /**
- * Revokes every token of a user issued up to now (password reset/change, log out everywhere,
- * deletion): stores the current epoch second as the user's revoked-before time, kept for as long
- * as any token issued before it could live.
- * @param maxTokenLifetimeSeconds the longest lifetime of any token kind (access or refresh).
+ * Advances a user's credential epoch by one (INCR, atomic) and returns the new value; with
+ * `expireAfterSeconds`, the key also gets that TTL in the same script (one command). Without it
+ * the key keeps no TTL.
+ */
+const ADVANCE_EPOCH: KvScript = {
+  source: `
+local epoch = redis.call("INCR", KEYS[1])
+if tonumber(ARGV[1]) > 0 then redis.call("EXPIRE", KEYS[1], ARGV[1]) end
+return epoch
+`,
+};
+
+/**
+ * Revokes every access and refresh token of a user issued so far (password reset/change, log out
+ * everywhere, deletion) by advancing the user's credential epoch (DESIGN.md §5, §9): every session
+ * started under an earlier epoch is refused from the next use on, access tokens by
+ * `authenticate`/the session check, refresh tokens by `refresh.ts`. Unlike a wall-clock mark, two
+ * revocations in the same second both take effect, and a session whose epoch was read before this
+ * call (a login racing a reset) is stale as soon as it returns.
+ *
+ * One Redis command (a script: INCR, plus EXPIRE when asked).
+ * @param options.expireAfterSeconds only for a deleted account: how long the counter must still be
+ *   kept (the longest token lifetime + margin). Otherwise the counter never expires: a counter that
+ *   expired would read 0 again and start the epochs over.
+ * @returns the new epoch; a session started with it survives this revocation (change_password's
+ *   new session).
+ * @throws whatever the Kv throws when Redis cannot answer (callers answer 503; nothing is revoked).
  */
 export async function revokeAllSessions(
-  deps: Pick<AccountDeps, "kv" | "nowMs">,
+  deps: Pick<AccountDeps, "kv">,
   kind: string,
   userId: string,
-  maxTokenLifetimeSeconds: number,
-): Promise<void> {
-  const nowSeconds = Math.floor(deps.nowMs() / 1000);
-  await deps.kv.set(redisKeys.revokedBefore(kind, userId), String(nowSeconds), {
-    ttlSeconds: maxTokenLifetimeSeconds + 60,
-  });
+  options: { expireAfterSeconds?: number } = {},
+): Promise<number> {
+  const reply = await deps.kv.evalScript(
+    ADVANCE_EPOCH,
+    [redisKeys.credentialEpoch(kind, userId)],
+    [Math.max(0, Math.floor(options.expireAfterSeconds ?? 0))],
+  );
+  const epoch = parseCredentialEpoch(reply as string | number);
+  if (epoch === null) throw new Error("credential epoch: Redis answered INCR with a non-integer");
+  return epoch;
 }
 
 /**
- * The longest any token of the user can live (access or refresh), in seconds: how long a
- * "revoked before" mark must be kept.
+ * Reads a user's current credential epoch (one GET; absent = 0). A login reads it BEFORE it
+ * verifies the password and starts the session with this value, so a revocation that lands while
+ * the password is being verified makes the new session stale at once.
+ * @throws AuthError `service_unavailable` (503) when the stored value is not a non-negative integer
+ *   (never a session on a corrupt counter); whatever the Kv throws when Redis cannot answer.
  */
-export function maxTokenLifetimeSeconds(settings: AccountDeps["settings"]): number {
-  return Math.max(settings.accessTokenTtlSeconds, settings.refreshTtlSeconds);
-}
-
-/**
- * The `iat` (epoch seconds) to give a token issued now: normally the current second, but one past
- * the user's revoked-before time when that is the current second, so a login right after a
- * password reset is not caught by the reset's revocation (tokens compare `iat <= revokedBefore`).
- */
-export async function issuedAtAfterRevocation(
-  deps: Pick<AccountDeps, "kv" | "nowMs">,
+export async function readCredentialEpoch(
+  deps: Pick<AccountDeps, "kv">,
   kind: string,
   userId: string,
 ): Promise<number> {
-  const nowSeconds = Math.floor(deps.nowMs() / 1000);
-  const revokedBefore = Number((await deps.kv.get(redisKeys.revokedBefore(kind, userId))) ?? 0);
-  return Math.max(nowSeconds, revokedBefore + 1);
+  const epoch = parseCredentialEpoch(await deps.kv.get(redisKeys.credentialEpoch(kind, userId)));
+  if (epoch === null) throw sessionStateUnavailable(new Error("credential epoch is not an integer"));
+  return epoch;
+}
+
+/**
+ * The longest any token of the user can live (access or refresh), in seconds: how long a deleted
+ * user's credential epoch must be kept.
+ */
+export function maxTokenLifetimeSeconds(settings: AccountDeps["settings"]): number {
+  return Math.max(settings.accessTokenTtlSeconds, settings.refreshTtlSeconds);
 }

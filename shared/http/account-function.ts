@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, type RouteConfig } from "@hono/zod-opena
 import type { Context, MiddlewareHandler } from "hono";
 import type { AccountDeps } from "../accounts/deps";
 import {
+  credentialEpochOf,
   openSession,
   type Principal,
   sessionStateKeys,
@@ -120,7 +121,12 @@ function requireAuth(
       };
       let check: Awaited<ReturnType<typeof checkSession>>;
       try {
-        check = await checkSession(deps.kv, keys, claims.iat, windows);
+        check = await checkSession(
+          deps.kv,
+          keys,
+          { iat: claims.iat, epoch: credentialEpochOf(claims) },
+          windows,
+        );
       } catch (cause) {
         c.set("userId", undefined);
         throw sessionStateUnavailable(cause);

@@ -1,19 +1,28 @@
+import type { SessionStateValues } from "../accounts/sessions";
 import type { Kv, KvScript } from "../ports/kv";
 import type { SlidingWindow } from "./rate-limit";
 
 /**
  * The one Redis call of an authenticated, rate-limited request (DESIGN.md §6: profile read =
- * 1 round trip): reads the token's session state (revocation mark, revoked-before time, encrypted
- * profile cache, refresh-family mark) and counts the request in the global per-address limit and,
- * only when the token is not revoked, in the route's own limit — both with `@upstash/ratelimit`'s
- * sliding-window algorithm and keys, so the library's own checks on other routes see the same
- * counts.
+ * 1 round trip): reads the token's session state (revocation mark, legacy revoked-before time,
+ * the user's credential epoch, encrypted profile cache, refresh-family mark) in one MGET and counts
+ * the request in the global per-address limit and, only when the token is not revoked, in the
+ * route's own limit — both with `@upstash/ratelimit`'s sliding-window algorithm and keys, so the
+ * library's own checks on other routes see the same counts.
  *
- * KEYS: revoked jti, revoked-before, profile, family (or the revoked-jti key again when the token
- * has no session id), then current and previous window of the global limit and of the route limit.
- * ARGV: iat (epoch seconds), has-family (0/1), then per limit: now (ms), limit, window (ms).
- * Reply: `{revoked, revokedBefore, profile, family, globalRemaining, routeRemaining}`, `""` for an
- * absent value, a negative remaining for a refusal, and `-1000000000` for "not counted".
+ * "Revoked" is decided here with the same rule as `isRevoked` in `shared/accounts/sessions.ts`
+ * (which re-decides on the returned values): a revocation mark, a revoked family, a credential
+ * epoch other than the token's (absent = 0; equality, so a lost counter revives nothing), or a
+ * legacy revoked-before time at or after the token's `iat`.
+ *
+ * KEYS: revoked jti, revoked-before, credential epoch, profile, family (or the revoked-jti key
+ * again when the token has no session id), then current and previous window of the global limit
+ * and of the route limit.
+ * ARGV: iat (epoch seconds), token epoch (`cep`, a non-negative integer, or -1 for an unusable
+ * claim), has-family (0/1), then per limit: now (ms), limit, window (ms).
+ * Reply: `{revoked, revokedBefore, epoch, profile, family, globalRemaining, routeRemaining}`, `""`
+ * for an absent value (the profile is `""` too for a revoked token), a negative remaining for a
+ * refusal, and `-1000000000` for "not counted".
  */
 const SESSION_CHECK: KvScript = {
   source: `
@@ -26,16 +35,21 @@ local function window(current, previous, now, limit, size)
   if value == 1 then redis.call("PEXPIRE", current, size * 2 + 1000) end
   return limit - (value + prev)
 end
-local revoked = redis.call("GET", KEYS[1]) or ""
-local before = redis.call("GET", KEYS[2]) or ""
+local state = redis.call("MGET", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+local revoked = state[1] or ""
+local before = state[2] or ""
+local epoch = state[3] or ""
 local family = ""
-if ARGV[2] == "1" then family = redis.call("GET", KEYS[4]) or "" end
-local g = window(KEYS[5], KEYS[6], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
-local dead = revoked ~= "" or family ~= "" or (before ~= "" and tonumber(ARGV[1]) <= tonumber(before))
-if dead then return {revoked, before, "", family, g, -1000000000} end
-local r = window(KEYS[7], KEYS[8], tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
-local profile = redis.call("GET", KEYS[3]) or ""
-return {revoked, before, profile, family, g, r}
+if ARGV[3] == "1" then family = state[5] or "" end
+local g = window(KEYS[6], KEYS[7], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
+local current = 0
+if epoch ~= "" then current = tonumber(epoch) end
+local dead = revoked ~= "" or family ~= ""
+  or current == nil or tonumber(ARGV[2]) ~= current
+  or (before ~= "" and tonumber(ARGV[1]) <= tonumber(before))
+if dead then return {revoked, before, epoch, "", family, g, -1000000000} end
+local r = window(KEYS[8], KEYS[9], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]))
+return {revoked, before, epoch, state[4] or "", family, g, r}
 `,
 };
 
@@ -43,8 +57,11 @@ const NOT_COUNTED = -1_000_000_000;
 
 /** What {@link checkSession} read and counted. */
 export interface SessionCheck {
-  /** The values at the session-state keys (revoked jti, revoked-before, profile, family), `null` when absent. */
-  values: [string | null, string | null, string | null, string | null];
+  /**
+   * The values at the session-state keys (revoked jti, legacy revoked-before, credential epoch,
+   * profile, family), `null` when absent; the profile is `null` for a revoked token.
+   */
+  values: SessionStateValues;
   /** Remaining requests of the global limit (negative: refused). */
   globalRemaining: number;
   /** Remaining requests of the route limit (negative: refused), `null` when not counted (a revoked token). */
@@ -54,27 +71,38 @@ export interface SessionCheck {
 /**
  * Runs the session check (see the file comment) in one command.
  * @param stateKeys the token's session-state keys (`sessionStateKeys`; the family may be `null`).
- * @param iat the token's issued-at, epoch seconds.
+ * @param token the token's `iat` (epoch seconds) and credential epoch (`credentialEpochOf`; `null`
+ *   for an unusable claim, which the check treats as revoked).
  * @throws whatever the Kv throws when Redis cannot answer (the caller fails closed).
  */
 export async function checkSession(
   kv: Kv,
-  stateKeys: readonly [string, string, string, string | null],
-  iat: number,
+  stateKeys: readonly [string, string, string, string, string | null],
+  token: { iat: number; epoch: number | null },
   limits: { global: SlidingWindow; route: SlidingWindow },
 ): Promise<SessionCheck> {
-  const [jti, before, profile, family] = stateKeys;
+  const [jti, before, epoch, profile, family] = stateKeys;
   const { global: g, route: r } = limits;
   const reply = (await kv.evalScript(
     SESSION_CHECK,
-    [jti, before, profile, family ?? jti, g.currentKey, g.previousKey, r.currentKey, r.previousKey],
-    [iat, family ? 1 : 0, g.nowMs, g.limit, g.windowMs, r.nowMs, r.limit, r.windowMs],
+    [jti, before, epoch, profile, family ?? jti, g.currentKey, g.previousKey, r.currentKey, r.previousKey],
+    [
+      token.iat,
+      token.epoch ?? -1,
+      family ? 1 : 0,
+      g.nowMs,
+      g.limit,
+      g.windowMs,
+      r.nowMs,
+      r.limit,
+      r.windowMs,
+    ],
   )) as unknown[];
   const text = (v: unknown) => (v === null || v === undefined || v === "" ? null : String(v));
-  const routeRemaining = Number(reply[5]);
+  const routeRemaining = Number(reply[6]);
   return {
-    values: [text(reply[0]), text(reply[1]), text(reply[2]), text(reply[3])],
-    globalRemaining: Number(reply[4]),
+    values: [text(reply[0]), text(reply[1]), text(reply[2]), text(reply[3]), text(reply[4])],
+    globalRemaining: Number(reply[5]),
     routeRemaining: routeRemaining === NOT_COUNTED ? null : routeRemaining,
   };
 }
