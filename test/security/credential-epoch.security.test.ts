@@ -5,6 +5,7 @@ import { createOpaqueToken, randomId } from "../../shared/crypto/random";
 import { startTestApp, type TestApp } from "../fixtures/context";
 import { apiClient } from "../helpers/api-client";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
+import { createTestUpstashClient } from "../helpers/redis";
 
 /**
  * Revocation is by a per-user credential epoch, never by wall-clock seconds (DESIGN.md §5, §9;
@@ -214,6 +215,39 @@ describe("a login racing a revocation leaves no surviving session (F1)", () => {
       access: changed.json.access_token as string,
       refresh: changed.json.refresh_token as string,
     });
+  });
+});
+
+describe("a login racing an account deletion", () => {
+  it("yields no session, and the deleted user's epoch counter is kept only as long as a token could live", async () => {
+    const user = await verifiedUser();
+    const owner = await session("User1", user.email);
+    const parked = gate.holdNext();
+    const racing = loginRequest("User1", user.email);
+    const release = await parked;
+    const deleted = await api.request("DELETE", "/User1/delete", {
+      token: owner.access,
+      json: { password: PASSWORD },
+    });
+    expect(deleted.status, deleted.text).toBe(200);
+    release();
+    const res = await racing;
+    if (res.status === 200) {
+      await expectDead("User1", {
+        access: res.json.access_token as string,
+        refresh: res.json.refresh_token as string,
+      });
+    } else {
+      expect(res.json.code).toBe("invalid_credentials");
+    }
+    await expectDead("User1", owner);
+    // TTL hygiene: a live user's counter has none; a deleted user's expires (seconds, > 0).
+    const redis = createTestUpstashClient(app.redis);
+    expect(await redis.ttl(redisKeys.credentialEpoch("User1", user.id))).toBeGreaterThan(0);
+    const live = await verifiedUser();
+    const s = await session("User1", live.email);
+    expect((await api.request("POST", "/User1/logout_all", { token: s.access })).status).toBe(200);
+    expect(await redis.ttl(redisKeys.credentialEpoch("User1", live.id))).toBe(-1);
   });
 });
 
