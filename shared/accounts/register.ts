@@ -5,7 +5,7 @@ import type { DepsOf } from "./deps";
 import { redisKeys } from "./keys";
 import { openUser, sealNewUser } from "./user-codec";
 
-/** The dependencies {@link} this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
+/** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
 export const REGISTER_DEPS = [
   "blindIndex",
   "emailBloom",

@@ -94,19 +94,3 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     ...values.operations,
   };
 }
-
-let cached: Config | undefined;
-
-/**
- * The configuration of this process, parsed from `process.env` once per cold start and memoised.
- * @throws ConfigError on the first call if the environment is invalid (and on every later call).
- */
-export function getConfig(): Config {
-  cached ??= parseConfig(process.env);
-  return cached;
-}
-
-/** Forgets the memoised configuration (the local runtime and tests change the environment). */
-export function resetConfig(): void {
-  cached = undefined;
-}
