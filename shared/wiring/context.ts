@@ -46,8 +46,8 @@ export interface ContextOptions extends PasswordCapabilities {
   /** Where log lines go. @default a JSON logger at `config.logLevel` */
   log?: Logger;
   /**
-   * Where the OpenAPI document comes from. @default the JSON file at `OPENAPI_DOCUMENT_PATH` or
-   * `openapi.json` beside the handler (written at build time by `npm run openapi`).
+   * Where the OpenAPI document comes from. @default `openapi.json` in the working directory (the
+   * deployed bundle's root; written at build time by `npm run openapi`).
    */
   apiDocument?: () => Promise<OpenApiDocument>;
   /**
@@ -63,9 +63,12 @@ export interface ContextOptions extends PasswordCapabilities {
   nowMs?: () => number;
 }
 
-/** The OpenAPI document generated at build time (`npm run openapi`), read once. */
+/**
+ * The OpenAPI document generated at build time (`npm run openapi` writes `.build/openapi.json`;
+ * SST copies it to `openapi.json` at the bundle root, the Lambda's working directory), read once.
+ */
 async function readApiDocument(): Promise<OpenApiDocument> {
-  const path = process.env.OPENAPI_DOCUMENT_PATH || "openapi.json";
+  const path = "openapi.json";
   try {
     return JSON.parse(await readFile(path, "utf8")) as OpenApiDocument;
   } catch (cause) {
