@@ -150,6 +150,7 @@ export function createAccountDeps(parts: AccountDepsParts) {
     settings: () => ({
       appUrl: config.appUrl,
       verifyEmailTtlSeconds: config.tokens.verifyEmailTtlSeconds,
+      passwordMaxBytes: config.password.maxBytes,
       passwordResetTtlSeconds: config.tokens.passwordResetTtlSeconds,
       accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
       profileCacheTtlSeconds: PROFILE_CACHE_TTL_SECONDS,
