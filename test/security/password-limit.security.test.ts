@@ -104,6 +104,9 @@ describe("the password limit", () => {
     const resetToken = new URL(
       mail.links.find((l) => l.includes("reset_password_form")) as string,
     ).searchParams.get("token") as string;
+    // The reset page's field states the same cap (no character count of its own).
+    const form = await api.request("GET", `/User1/reset_password_form?token=${resetToken}`);
+    expect(form.text).toContain(`maxlength="${MAX}"`);
     expectTooLong(
       await api.request("POST", "/User1/reset_password", { json: { token: resetToken, password: tooLong } }),
     );
