@@ -9,7 +9,7 @@ export const spec = defineEndpoint({
   auth: "bearer",
   rateLimit: "change_password",
   audit: { action: "password_change" },
-  errors: ["incorrect_password", "weak_password", "password_too_long"],
+  errors: ["incorrect_password", "weak_password", "password_too_long", "conflict"],
   ...PASSWORD_FUNCTION,
   secrets: ALL_SECRETS,
 });

@@ -41,6 +41,7 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
       kind: kit.kind,
       token: parsed.data.token,
       minLength: config.password.minLength,
+      maxBytes: config.password.maxBytes,
     });
     return c.body(page, 200, pageHeaders());
   });

@@ -9,7 +9,13 @@ export const spec = defineEndpoint({
   auth: "none",
   rateLimit: "reset_password",
   audit: { action: "password_reset" },
-  errors: ["invalid_or_expired_token", "cross_site_request", "weak_password", "password_too_long"],
+  errors: [
+    "invalid_or_expired_token",
+    "cross_site_request",
+    "weak_password",
+    "password_too_long",
+    "conflict",
+  ],
   ...PASSWORD_FUNCTION,
   secrets: ALL_SECRETS,
 });

@@ -60,6 +60,7 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
           kind,
           token: body.token,
           minLength: config.password.minLength,
+          maxBytes: config.password.maxBytes,
           problems: reasons?.length ? reasons : [err.message],
         });
         return c.body(page, 422, pageHeaders());

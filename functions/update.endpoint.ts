@@ -9,6 +9,7 @@ export const spec = defineEndpoint({
   auth: "bearer",
   rateLimit: "update",
   audit: { action: "profile_update" },
+  errors: ["conflict"],
   ...TOKEN_FUNCTION,
   secrets: ALL_SECRETS,
 });

@@ -12,7 +12,7 @@ export const spec = defineEndpoint({
   auth: "bearer",
   rateLimit: "verify_otp_phone",
   audit: { action: "otp_verify" },
-  errors: ["invalid_otp"],
+  errors: ["invalid_otp", "conflict"],
   ...TOKEN_FUNCTION,
   secrets: ALL_SECRETS,
 });

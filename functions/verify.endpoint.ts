@@ -9,7 +9,7 @@ export const spec = defineEndpoint({
   auth: "none",
   rateLimit: "verify",
   audit: { action: "verify_email" },
-  errors: ["invalid_or_expired_token"],
+  errors: ["invalid_or_expired_token", "conflict"],
   ...TOKEN_FUNCTION,
   secrets: ALL_SECRETS,
 });

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import packageJson from "../package.json" with { type: "json" };
+import { applyPasswordLimit } from "../shared/http/account-schemas";
 import type { FunctionContext } from "../shared/http/context";
 import { DOCS_ROUTE_PATHS } from "../shared/http/docs-assets";
 import {
@@ -101,7 +102,7 @@ export async function buildOpenApiDocument(options: BuildOpenApiOptions): Promis
     const app = await importFunctionApp(fn, options.context);
     definitions.push(...app.openAPIRegistry.definitions);
   }
-  return assembleOpenApiDocument(definitions, {
+  const document = assembleOpenApiDocument(definitions, {
     title: options.title,
     version: packageJson.version,
     serverUrl: options.serverUrl,
@@ -109,4 +110,6 @@ export async function buildOpenApiDocument(options: BuildOpenApiOptions): Promis
     description: DESCRIPTION,
     tagDescriptions: { Operations: "Endpoints for operators and integrators: health, public signing keys." },
   });
+  // The schemas are built at module load with the default cap; the document states the configured one.
+  return applyPasswordLimit(document, options.context.config.password.maxBytes);
 }

@@ -73,6 +73,7 @@ export const ERRORS = {
   incorrect_password: { status: 403, detail: "The current password is incorrect" },
   email_not_verified: { status: 403, detail: "Verify your email address before logging in" },
   too_many_attempts: { status: 429, detail: "Too many failed attempts; try again later" },
+  conflict: { status: 409, detail: "The resource was changed by a concurrent request; retry" },
   // Input values
   invalid_email: { status: 422, detail: "The email address is not valid" },
   invalid_password: { status: 422, detail: "The password must not be empty" },

@@ -9,16 +9,47 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8Encode } from "../crypto/encoding";
 import { ConfigError } from "../errors";
-import type { Kv } from "../ports/kv";
+import type { Kv, KvScript } from "../ports/kv";
 
-/** Redis caps a string at 512 MiB, i.e. 2^32 bits; SETBIT rejects larger offsets. */
-export const MAX_BLOOM_BITS = 2 ** 32;
+/**
+ * Redis caps a string at 512 MiB, i.e. 2^32 bits (offsets 0 … 2^32 − 1); one offset past the m
+ * positions holds the completeness mark, hence 2^32 − 1.
+ */
+export const MAX_BLOOM_BITS = 2 ** 32 - 1;
 /** More hash functions only help at absurd false-positive rates and make every probe longer. */
 export const MAX_BLOOM_HASHES = 32;
 /** Offsets per SETBIT script call in `addMany`/`rebuild`: bounds request size (~80 KB) and Lua run time. */
 const OFFSETS_PER_CALL = 8192;
 /** Version of the position function; part of the storage key so a future change never mixes bitmaps. */
 const LAYOUT_VERSION = "v1";
+
+/**
+ * The probe, one script call (one command on the wire, ONE BITFIELD in Redis): it reads the item's
+ * k bits (k ≤ {@link MAX_BLOOM_HASHES}, far below Lua's unpack limit) and, in the same BITFIELD,
+ * the completeness mark at offset m (the last ARGV), which only {@link BloomFilter.rebuild} sets.
+ * A missing bitmap reads as all zeros, so its mark is 0 too. Replies: -1 no mark (missing, or
+ * re-created by `add` after a loss: it says nothing), 1 every bit set, 0 some bit clear.
+ *
+ * Why a mark and not only EXISTS: after the key is lost, the next registration's `add` re-creates
+ * the bitmap with that one item, and an EXISTS check would then read every older account as
+ * "certainly absent" again (F13 once more, just later). A BITFIELD of only GETs creates no key.
+ */
+const PROBE: KvScript = {
+  source: `local a, m = {}, 0
+for i = 1, #ARGV do a[m + 1] = 'GET'; a[m + 2] = 'u1'; a[m + 3] = ARGV[i]; m = m + 3 end
+local r = redis.call('BITFIELD', KEYS[1], unpack(a, 1, m))
+if r[#r] == 0 then return -1 end
+for i = 1, #r - 1 do if r[i] == 0 then return 0 end end
+return 1`,
+};
+
+/**
+ * What one probe found: `"absent"` (a bit is clear in a complete bitmap: certainly never added),
+ * `"maybe"` (every bit set), or `"unknown"` (the bitmap is missing, or was not built complete by
+ * {@link BloomFilter.rebuild}: lost to a flush, an eviction or a move to a new database and then
+ * partly re-created by `add`, or emptied by a rebuild of nothing). Only `"absent"` skips the store.
+ */
+export type BloomProbe = "absent" | "maybe" | "unknown";
 
 /** Size of a Bloom filter: `bits` (m) in the bitmap and `hashes` (k) bit positions per item. */
 export interface BloomParameters {
@@ -76,13 +107,18 @@ export interface BloomFilterOptions {
   capacity: number;
   /** Target false-positive rate (p) at `capacity` items, e.g. 0.01. */
   falsePositiveRate: number;
+  /**
+   * Called (synchronously, must not throw) each time a probe answers `"unknown"`, so the caller
+   * can log or alert: such a filter costs every probe a store read until it is rebuilt.
+   */
+  onMissing?: () => void;
 }
 
 /** Statistics of the live bitmap; the count-based fields are `null` when the Kv has no `bitCount`. */
 export interface BloomStats {
   bits: number;
   hashes: number;
-  /** Bits set to 1 (BITCOUNT). */
+  /** Bits set to 1 (BITCOUNT; the completeness mark of a rebuilt bitmap included). */
   setBits: number | null;
   /** setBits / bits, in [0, 1]. */
   fill: number | null;
@@ -98,7 +134,13 @@ export interface BloomStats {
   estimatedItems: number | null;
 }
 
-/** A Bloom filter in Redis: "maybe present" or "certainly absent", never a false "absent". */
+/**
+ * A Bloom filter in Redis: "maybe present" or "certainly absent", never a false "absent". It is
+ * only ever an optimisation (issue #14 item 8): it answers "absent" only from a bitmap that a
+ * {@link BloomFilter.rebuild} built complete from the store (its completeness mark); a missing,
+ * empty or partly re-created bitmap answers "maybe", so losing the key costs store reads, not
+ * accounts. `add` and `addMany` keep a complete bitmap complete but never make one so.
+ */
 export interface BloomFilter {
   /** Size derived from the options. */
   readonly parameters: BloomParameters;
@@ -111,8 +153,16 @@ export interface BloomFilter {
   readonly storageKey: string;
   /** Sets the item's k bits: one Kv call (`setBits`). Throws on Kv failure. */
   add(item: string): Promise<void>;
-  /** `false` means certainly never added; `true` means maybe. One Kv call (`getBits`). Throws on Kv failure. */
+  /**
+   * `false` means certainly never added; `true` means maybe, and is also the answer when the
+   * bitmap is missing or not complete (see {@link BloomFilter.probe}). One Kv call. Throws on Kv failure.
+   */
   mightContain(item: string): Promise<boolean>;
+  /**
+   * The probe with "no complete bitmap" told apart: one Kv call (`evalScript`, one BITFIELD in
+   * Redis). Calls `onMissing` on `"unknown"`. Throws on Kv failure.
+   */
+  probe(item: string): Promise<BloomProbe>;
   /**
    * Adds every item into the live bitmap, ⌊8192/k⌋ items per Kv call, sequentially; returns how
    * many items were read. Safe while readers and writers run: a Bloom filter only gains bits, so no
@@ -124,8 +174,9 @@ export interface BloomFilter {
   /**
    * Rebuilds from the source of truth, dropping bits of removed items: writes all `items` into
    * `<storageKey>:next` (deleted first), then RENAMEs it over the live key, so readers switch
-   * atomically from the old bitmap to the complete new one. With no items the live key is deleted
-   * (an empty filter). Returns the number of items.
+   * atomically from the old bitmap to the complete new one, and sets the completeness mark that
+   * lets probes answer "absent". With no items the live key is deleted (an empty filter, which
+   * probes answer as "unknown": see {@link BloomProbe}). Returns the number of items.
    *
    * Race to know: an `add` to the live key while the rebuild runs is lost by the swap unless
    * `items` also yielded it. Iterate a source that includes records created during the run (or
@@ -169,15 +220,24 @@ export function createBloomFilter(kv: Kv, opts: BloomFilterOptions): BloomFilter
     return count;
   }
 
+  async function probe(item: string): Promise<BloomProbe> {
+    const reply = Number(await kv.evalScript(PROBE, [storageKey], [...positions(item), bits]));
+    if (reply === 1) return "maybe";
+    if (reply === 0) return "absent";
+    // -1 (or anything unexpected): never read as "absent".
+    opts.onMissing?.();
+    return "unknown";
+  }
+
   return {
     parameters,
     storageKey,
     async add(item) {
       await kv.setBits(storageKey, positions(item));
     },
+    probe,
     async mightContain(item) {
-      const found = await kv.getBits(storageKey, positions(item));
-      return found.every(Boolean);
+      return (await probe(item)) !== "absent";
     },
     addMany(items) {
       return addAllInto(storageKey, items);
@@ -209,7 +269,10 @@ export function createBloomFilter(kv: Kv, opts: BloomFilterOptions): BloomFilter
       await kv.del(nextKey);
       const count = await addAllInto(nextKey, items);
       if (count === 0) await kv.del(storageKey);
-      else await kv.rename(nextKey, storageKey);
+      else {
+        await kv.setBits(nextKey, [bits]); // the completeness mark, before readers can see the bitmap
+        await kv.rename(nextKey, storageKey);
+      }
       return count;
     },
   };

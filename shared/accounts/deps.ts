@@ -12,6 +12,8 @@ export interface AccountSettings {
   /** Public base URL for links in mail (never the request's Host header). */
   appUrl: string;
   verifyEmailTtlSeconds: number;
+  /** The longest accepted password, bytes of UTF-8 (`PASSWORD_MAX_BYTES`). */
+  passwordMaxBytes: number;
   passwordResetTtlSeconds: number;
   accessTokenTtlSeconds: number;
   /** How long a decrypted-then-re-encrypted profile stays in the Redis cache. */

@@ -2,6 +2,7 @@
  * What setting a new password means, shared by password reset and password change: the same
  * policy as registration, then hash, store, revoke every older token, tell the owner.
  */
+import { exceedsPasswordBytes, passwordTooLong } from "../crypto/password-limit";
 import { hashOpaqueToken } from "../crypto/random";
 import { AuthError } from "../errors";
 import type { UserRecord } from "../ports/user-store";
@@ -15,16 +16,21 @@ export const NEW_PASSWORD_DEPS = ["kv", "notifier", "nowMs", "passwordPolicy", "
 type NewPasswordDeps = DepsOf<typeof NEW_PASSWORD_DEPS>;
 
 /**
- * Checks a new password against the registration policy (NIST SP 800-63B length and byte cap,
- * zxcvbn strength with the user's names and email as context).
- * @throws AuthError `weak_password` (422) with the reasons in `errors`, on `field`.
+ * Checks a new password against the registration policy: first the byte cap (its own answer,
+ * `password_too_long`), then NIST SP 800-63B length and zxcvbn strength with the user's names and
+ * email as context.
+ * @throws AuthError `password_too_long` (422) over `settings.passwordMaxBytes` bytes of UTF-8;
+ *   `weak_password` (422) with the reasons in `errors`, on `field`.
  */
 export async function assertAcceptablePassword(
-  deps: Pick<AccountDeps, "passwordPolicy">,
+  deps: Pick<AccountDeps, "passwordPolicy" | "settings">,
   password: string,
   profile: Pick<UserProfile, "firstName" | "lastName" | "email">,
   field: string,
 ): Promise<void> {
+  if (exceedsPasswordBytes(password, deps.settings.passwordMaxBytes)) {
+    throw passwordTooLong(deps.settings.passwordMaxBytes);
+  }
   const policy = await deps.passwordPolicy.check(password, [
     profile.firstName,
     profile.lastName,

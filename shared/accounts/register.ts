@@ -1,3 +1,4 @@
+import { exceedsPasswordBytes, passwordTooLong } from "../crypto/password-limit";
 import { createOpaqueToken, randomId } from "../crypto/random";
 import { AuthError } from "../errors";
 import type { UserRecord } from "../ports/user-store";
@@ -41,11 +42,13 @@ export interface RegisterResult {
 /**
  * Registers a user of `kind` (DESIGN.md §4, §9).
  *
- * 1. Password policy (NIST SP 800-63B length, zxcvbn strength with the user's names and email as
+ * 1. Password: over `PASSWORD_MAX_BYTES` bytes of UTF-8 is 422 `password_too_long`; then the
+ *    policy (NIST SP 800-63B length, zxcvbn strength with the user's names and email as
  *    context): a weak password is refused with 422 `weak_password` and the reasons.
  * 2. Blind index of the email; the Redis Bloom filter says "certainly new" (skip the read) or
- *    "maybe" (look up). The store's unique index has the last word: two concurrent registrations
- *    of one email create exactly one account.
+ *    "maybe" (look up); a missing filter says "maybe" (issue #14 item 8), so the store is read.
+ *    The store's unique index has the last word: two concurrent registrations of one email
+ *    create exactly one account.
  * 3. An existing email gets the same answer as a new one — a fresh-looking id, after the same
  *    Argon2 cost — and its owner is mailed "someone tried to sign up" instead; so registration
  *    never reveals whether an email is registered.
@@ -59,6 +62,9 @@ export async function register(
   kind: string,
   input: RegisterInput,
 ): Promise<RegisterResult> {
+  if (exceedsPasswordBytes(input.password, deps.settings.passwordMaxBytes)) {
+    throw passwordTooLong(deps.settings.passwordMaxBytes);
+  }
   const policy = await deps.passwordPolicy.check(input.password, [
     input.firstName,
     input.lastName,

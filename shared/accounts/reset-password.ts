@@ -34,14 +34,16 @@ function parseRecord(raw: string | null): ResetTokenRecord | null {
  *   verification token is never found here, nor a reset token by `/verify`).
  * - The new password must pass the registration policy; a weak one is refused with 422 WITHOUT
  *   using up the link, so the user can try again.
- * - The token is then consumed atomically (GETDEL; of two concurrent uses exactly one proceeds),
- *   and the write happens only while the password is still the one the link was issued for, so
- *   any other password change since makes the link useless.
+ * - The write happens only while the password is still the one the link was issued for (its
+ *   stamp), so of two concurrent uses exactly one writes, and any other password change since
+ *   makes the link useless. The token is deleted after the write, never before: a write that
+ *   failed (409 `conflict`, 503) does not use up the link.
  * - Success: Argon2id hash stored, email marked verified (the link proved the address), every
  *   access and refresh token revoked, profile cache dropped, the per-account login throttle
  *   cleared, and "your password was changed" mailed to the address on record.
  *
- * @throws AuthError `invalid_or_expired_token` (400), `weak_password` / `password_too_long` (422).
+ * @throws AuthError `invalid_or_expired_token` (400), `weak_password` / `password_too_long` (422),
+ *   `conflict` (409); KvUnavailableError (503) when Redis fails.
  */
 export async function resetPassword(
   deps: ResetPasswordDeps,
@@ -62,12 +64,16 @@ export async function resetPassword(
   const profile = await openUser(deps.ring, kind, record);
   await assertAcceptablePassword(deps, newPassword, profile, "password");
   const passwordHash = await deps.hasher.hash(newPassword);
-  if ((await deps.kv.getdel(key)) !== raw) throw invalidResetLink();
+  // The link is consumed only once the new password is stored (issue #14 item 5, F7): a write that
+  // fails (409 conflict, 503 store or Redis) leaves it usable. Single use still holds: the write
+  // happens only while the stored hash has the link's stamp, so of concurrent uses exactly one
+  // writes and the others find the stamp changed.
   const updated = await storeNewPassword(deps, kind, link.userId, passwordHash, profile, {
     expectedStamp: link.stamp,
     dedupId: `password_changed:${kind}:${tokenHash}`,
     extra: { emailVerified: true },
   });
+  await deps.kv.del(key);
   if (!updated) throw invalidResetLink();
   await deps.loginThrottle.reset(kind, record.emailIndex);
   return { userId: link.userId };

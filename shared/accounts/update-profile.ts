@@ -22,7 +22,8 @@ export interface ProfileChanges {
  * country. The profile cache is invalidated after the write.
  *
  * @returns the updated profile.
- * @throws AuthError `unauthorized` (401) when the account no longer exists.
+ * @throws AuthError `unauthorized` (401) when the account no longer exists; `conflict` (409) when
+ *   concurrent updates kept winning the race (see `updateWithRetry`).
  */
 export async function updateProfile(
   deps: UpdateProfileDeps,

@@ -16,21 +16,26 @@ export const invalidVerificationLink = () =>
 
 /**
  * Consumes an email-verification token (DESIGN.md §5): looked up by its SHA-256 under the
- * `verify_email` purpose and deleted in the same step (GETDEL), so it works exactly once; a
- * password-reset token can never be found here. Marks the email verified and mails a welcome.
+ * `verify_email` purpose (a password-reset token can never be found here), marks the email
+ * verified and mails a welcome, then deletes the token. It is deleted after the write, not before
+ * (issue #14 item 5): a write that failed (409 `conflict`, 503) leaves the link usable. Marking
+ * verified is idempotent, so two concurrent uses both succeed and the welcome goes out once (the
+ * first write changes the record; the second finds it verified).
  *
- * @throws AuthError `invalid_or_expired_token` (400).
+ * @throws AuthError `invalid_or_expired_token` (400), `conflict` (409); KvUnavailableError (503).
  */
 export async function verifyEmail(
   deps: VerifyEmailDeps,
   kind: string,
   token: string,
 ): Promise<{ userId: string }> {
-  const userId = await deps.kv.getdel(redisKeys.oneTimeToken(kind, "verify_email", hashOpaqueToken(token)));
+  const key = redisKeys.oneTimeToken(kind, "verify_email", hashOpaqueToken(token));
+  const userId = await deps.kv.get(key);
   if (!userId) throw invalidVerificationLink();
   const updated = await updateWithRetry(deps, kind, userId, (record) =>
     record.emailVerified ? null : { emailVerified: true },
   );
+  await deps.kv.del(key);
   if (!updated) throw invalidVerificationLink(); // the account was deleted meanwhile
   await invalidateProfile(deps, kind, userId);
   if (updated.changed) {

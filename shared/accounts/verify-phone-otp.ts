@@ -42,7 +42,8 @@ function parseRecord(raw: string | null): OtpRecord | null {
  *   number (re-encrypted under the record's data key, country re-derived); `phone_verified` is set.
  *
  * @returns the verified E.164 number.
- * @throws AuthError `invalid_otp` (400), `unauthorized` (401) when the account is gone.
+ * @throws AuthError `invalid_otp` (400), `unauthorized` (401) when the account is gone, `conflict`
+ *   (409) when concurrent updates kept winning the race.
  */
 export async function verifyPhoneOtp(
   deps: VerifyPhoneOtpDeps,

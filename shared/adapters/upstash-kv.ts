@@ -1,5 +1,5 @@
 import { Redis } from "@upstash/redis";
-import type { Kv } from "../ports/kv";
+import { type Kv, KvUnavailableError } from "../ports/kv";
 
 /**
  * Builds the `@upstash/redis` REST client used by the {@link Kv} adapter and by `@upstash/ratelimit`.
@@ -48,9 +48,26 @@ return #ARGV`;
 
 /**
  * The {@link Kv} port over Upstash Redis. Every method is one HTTP round trip (auto-pipelining may
- * batch concurrent calls into one). Errors from Redis or the network propagate as thrown errors.
+ * batch concurrent calls into one). Every failure (network, timeout, Redis error reply) is thrown
+ * as a {@link KvUnavailableError} with the original as `cause`, which the HTTP layer answers with
+ * 503 `service_unavailable` (issue #14 item 5, F8).
  */
 export function createUpstashKv(redis: Redis): Kv {
+  const kv = createRawUpstashKv(redis);
+  const guarded = {} as Record<string, unknown>;
+  for (const [name, method] of Object.entries(kv) as [string, (...args: unknown[]) => Promise<unknown>][]) {
+    guarded[name] = async (...args: unknown[]) => {
+      try {
+        return await method(...args);
+      } catch (cause) {
+        throw new KvUnavailableError(name, { cause });
+      }
+    };
+  }
+  return guarded as unknown as Kv;
+}
+
+function createRawUpstashKv(redis: Redis): Kv {
   const getBits = redis.createScript<number[]>(GET_BITS);
   const setBits = redis.createScript<number>(SET_BITS);
   const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));

@@ -22,13 +22,20 @@ export interface PasswordConfig {
   };
 }
 
+/**
+ * Default of `PASSWORD_MAX_BYTES`: the longest accepted password, in bytes of UTF-8. The request
+ * schemas advertise it at module load (`shared/http/account-schemas.ts`); the OpenAPI document is
+ * then given the configured value (`infra/openapi.ts`).
+ */
+export const PASSWORD_MAX_BYTES_DEFAULT = 256;
+
 /** Variables of the password section. */
 export const passwordEnv = z.object({
   PASSWORD_HASHER: z.enum(["auto", "native", "wasm"]).default("auto"),
   ARGON2_MEMORY_KIB: intIn(1024, 4_194_304, 19_456),
   ARGON2_ITERATIONS: intIn(1, 100, 2),
   ARGON2_PARALLELISM: intIn(1, 16, 1),
-  PASSWORD_MAX_BYTES: intIn(64, 4096, 256),
+  PASSWORD_MAX_BYTES: intIn(64, 4096, PASSWORD_MAX_BYTES_DEFAULT),
   PASSWORD_MIN_LENGTH: intIn(8, 128, 8),
   PASSWORD_MIN_SCORE: intIn(0, 4, 3),
 });

@@ -10,6 +10,7 @@
  */
 import { AuthError, ConfigError } from "../errors";
 import { utf8Encode } from "./encoding";
+import { passwordTooLong } from "./password-limit";
 import { type Argon2Backend, type Argon2Settings, PHC_LIMITS, type PhcArgon2, parsePhc } from "./phc";
 
 export type { Argon2Backend, Argon2Settings };
@@ -191,12 +192,7 @@ export async function loadPasswordHasher(opts: LoadPasswordHasherOptions): Promi
     if (typeof password !== "string") throw new TypeError("password must be a string");
     // UTF-8 never has fewer bytes than UTF-16 code units, so long strings are refused unencoded.
     const bytes = password.length > maxPasswordBytes ? undefined : utf8Encode(password);
-    if (bytes === undefined || bytes.length > maxPasswordBytes) {
-      throw new AuthError("password_too_long", {
-        detail: `The password must be at most ${maxPasswordBytes} bytes`,
-        extensions: { max_bytes: maxPasswordBytes },
-      });
-    }
+    if (bytes === undefined || bytes.length > maxPasswordBytes) throw passwordTooLong(maxPasswordBytes);
     return bytes;
   };
   const matches = async (target: PhcArgon2, password: Uint8Array): Promise<boolean> => {

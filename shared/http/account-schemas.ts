@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { PASSWORD_MAX_BYTES_DEFAULT } from "../config/password";
 import { ERRORS, type ErrorCode } from "../errors";
 
 /**
@@ -39,12 +40,57 @@ export const CountryCodeSchema = z
   .regex(/^(\+?\d{1,4}|[A-Za-z]{2})$/, "must be a 2-letter country code or a calling code like +1")
   .openapi({ example: "US" });
 
-/** Passwords: length by characters here (≤1024 as a cheap guard); the byte cap and strength are policy. */
+/**
+ * The description every password field carries in the OpenAPI document: the one limit, its unit
+ * (bytes of UTF-8, `PASSWORD_MAX_BYTES`) and its answer (`422 password_too_long`).
+ */
+export function passwordLimitDescription(maxBytes: number): string {
+  return (
+    `At most ${maxBytes} bytes of UTF-8 (PASSWORD_MAX_BYTES): ${maxBytes} ASCII characters, fewer in ` +
+    "other scripts (`maxLength` counts characters, so it is an upper bound). A longer password is " +
+    "refused with 422 `password_too_long` before any hashing."
+  );
+}
+
+/**
+ * Passwords. The one limit is the configured byte cap, enforced by the use-cases and the hasher
+ * (422 `password_too_long`, on every route); the schema does not repeat it as a character count
+ * (the request body limit bounds the size). It is advertised as `maxLength` and in the
+ * description: here with the default, which `infra/openapi.ts` replaces by the configured cap
+ * ({@link applyPasswordLimit}); fields are found by `format: "password"`.
+ */
 export const PasswordSchema = z
   .string()
   .min(1)
-  .max(1024)
-  .openapi({ example: "correct-Horse-battery-staple-42" });
+  .openapi({
+    format: "password",
+    maxLength: PASSWORD_MAX_BYTES_DEFAULT,
+    description: passwordLimitDescription(PASSWORD_MAX_BYTES_DEFAULT),
+    example: "correct-Horse-battery-staple-42",
+  });
+
+/**
+ * Sets every password field (`format: "password"`) of an OpenAPI document, wherever it is (inline,
+ * components, form bodies), to the configured byte cap: `maxLength` and the description. Mutates
+ * and returns `document`.
+ */
+export function applyPasswordLimit<T>(document: T, maxBytes: number): T {
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item);
+      return;
+    }
+    if (node === null || typeof node !== "object") return;
+    const record = node as Record<string, unknown>;
+    if (record.type === "string" && record.format === "password") {
+      record.maxLength = maxBytes;
+      record.description = passwordLimitDescription(maxBytes);
+    }
+    for (const value of Object.values(record)) visit(value);
+  };
+  visit(document);
+  return document;
+}
 
 export const RegisterBody = z
   .object({

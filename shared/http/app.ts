@@ -13,6 +13,7 @@ import { AuthError } from "../errors";
 import { countRequest } from "../observability/http-metrics";
 import { createLogger, errorFields, type Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
+import { KvUnavailableError } from "../ports/kv";
 import { clientAddress } from "./client-address";
 import { PROBLEM_CONTENT_TYPE, problemBody, problemResponse, problems } from "./problem";
 
@@ -269,6 +270,13 @@ export function toProblem(err: unknown, c: Context<AppEnv>): Response {
           : new AuthError("bad_request");
     c.set("errorCode", mapped.code);
     return problemResponse(mapped, id);
+  }
+  if (err instanceof KvUnavailableError) {
+    // Redis down, slow or refusing: the client may retry (DESIGN.md §9), never a 500.
+    const unavailable = problems.dependencyUnavailable("redis", err);
+    c.set("errorCode", unavailable.code);
+    log?.error("request failed", { code: unavailable.code, ...errorFields(err.cause ?? err) });
+    return problemResponse(unavailable, id);
   }
   c.set("errorCode", "internal_error");
   log?.error("unhandled error", { code: "internal_error", ...errorFields(err) });

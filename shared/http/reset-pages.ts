@@ -10,6 +10,12 @@ export interface ResetFormOptions {
   token: string;
   /** Minimum password length in characters (the browser checks it before posting; the server again). */
   minLength: number;
+  /**
+   * The byte cap (`PASSWORD_MAX_BYTES`, bytes of UTF-8). The field's `maxlength` (UTF-16 code
+   * units, never more than the bytes) is set to it: an upper bound the browser enforces; the
+   * server checks the bytes (422 `password_too_long`).
+   */
+  maxBytes: number;
   /** Why the previous attempt was refused (e.g. weak-password reasons), shown above the form. */
   problems?: string[];
 }
@@ -27,7 +33,7 @@ export function renderResetForm(opts: ResetFormOptions): string {
 <form method="post" action="${escapeHtml(action)}">
 <input type="hidden" name="token" value="${escapeHtml(opts.token)}">
 <label for="password">New password</label>
-<input id="password" name="password" type="password" autocomplete="new-password" required minlength="${opts.minLength}" maxlength="1024">
+<input id="password" name="password" type="password" autocomplete="new-password" required minlength="${opts.minLength}" maxlength="${opts.maxBytes}">
 <button type="submit">Set new password</button>
 </form>`;
   return renderPage({

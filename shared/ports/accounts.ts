@@ -4,7 +4,11 @@
  * `shared/accounts/` (on the `Kv` port) and are wired by `shared/wiring/`.
  */
 
-/** A Bloom filter over blind indexes (see `bloom-filter.ts`): may say "maybe" for absent items, never "no" for present ones. */
+/**
+ * A Bloom filter over blind indexes (see `bloom-filter.ts`): may say "maybe" for absent items, never
+ * "no" for present ones, and says "maybe" for everything when its bitmap is missing or empty (it is
+ * only an optimisation; the store stays the authority).
+ */
 export interface EmailBloom {
   add(item: string): Promise<void>;
   mightContain(item: string): Promise<boolean>;

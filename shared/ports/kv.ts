@@ -6,6 +6,23 @@
  * idempotency marks stand on them. Times are seconds. Every method throws on transport failure;
  * callers decide whether to fail open or closed.
  */
+/**
+ * What a {@link Kv} adapter throws when Redis cannot be used for a call: a transport error, a
+ * timeout, or an error reply (the cause says which; it is for the log only). The HTTP layer answers
+ * it with 503 `service_unavailable` and `Retry-After` on every route (DESIGN.md §9: a Redis outage
+ * is never a 500), unless the caller chose to fail open and caught it.
+ */
+export class KvUnavailableError extends Error {
+  override readonly name = "KvUnavailableError";
+  /** @param operation the Kv method that failed, e.g. `getdel`. */
+  constructor(
+    readonly operation: string,
+    options: { cause: unknown },
+  ) {
+    super(`Redis ${operation} failed`, options);
+  }
+}
+
 /** A Lua script for {@link Kv.evalScript}: its source, sent once, then called by its SHA-1. */
 export interface KvScript {
   readonly source: string;

@@ -18,6 +18,12 @@ import type { Kv } from "../ports/kv";
 import type { Queue } from "../ports/notifications";
 import type { UserStore } from "../ports/user-store";
 
+/**
+ * At most one `bloom_filter_missing` warning per kind per this many seconds and instance: a lost
+ * filter makes every probe find it missing, and one line a minute says so as well as thousands.
+ */
+export const BLOOM_MISSING_WARN_INTERVAL_SECONDS = 60;
+
 /** How long a decrypted profile may be served from the (encrypted) Redis cache, in seconds. */
 export const PROFILE_CACHE_TTL_SECONDS = 300;
 
@@ -85,6 +91,19 @@ export function createAccountDeps(parts: AccountDepsParts) {
   const { config, log } = parts;
   const nowMs = parts.nowMs ?? (() => Date.now());
   const blooms = new Map<string, EmailBloom>();
+  const bloomMissingWarnedAtMs = new Map<string, number>();
+  // Rebuilding the filter is a scheduled job's work (issue #15); until it exists, a missing filter
+  // is logged so an operator sees why logins and registrations read the store on every attempt.
+  const warnBloomMissing = (kind: string) => {
+    const now = nowMs();
+    const last = bloomMissingWarnedAtMs.get(kind);
+    if (last !== undefined && now - last < BLOOM_MISSING_WARN_INTERVAL_SECONDS * 1000) return;
+    bloomMissingWarnedAtMs.set(kind, now);
+    log.warn("email Bloom filter missing: every probe falls back to the store until it is rebuilt", {
+      event: "bloom_filter_missing",
+      kind,
+    });
+  };
   const builders: Builders = {
     store: () => parts.store(),
     kv: () => parts.kv(),
@@ -112,6 +131,7 @@ export function createAccountDeps(parts: AccountDepsParts) {
           key: redisKeys.emailBloom(kind),
           capacity: config.bloom.capacity,
           falsePositiveRate: config.bloom.falsePositiveRate,
+          onMissing: () => warnBloomMissing(kind),
         });
         blooms.set(kind, bloom);
       }
@@ -130,6 +150,7 @@ export function createAccountDeps(parts: AccountDepsParts) {
     settings: () => ({
       appUrl: config.appUrl,
       verifyEmailTtlSeconds: config.tokens.verifyEmailTtlSeconds,
+      passwordMaxBytes: config.password.maxBytes,
       passwordResetTtlSeconds: config.tokens.passwordResetTtlSeconds,
       accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
       profileCacheTtlSeconds: PROFILE_CACHE_TTL_SECONDS,

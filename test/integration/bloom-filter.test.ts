@@ -43,7 +43,9 @@ describe("Bloom filter in Redis through the Upstash REST bridge", () => {
   const absent = items("idx-out-", 20_000);
 
   beforeAll(async () => {
-    await filter().addMany(present);
+    // A rebuild, not addMany: since issue #14 item 8 only a rebuilt (complete) bitmap answers
+    // "certainly absent", which the false-positive measurement below needs.
+    await filter().rebuild(present);
   });
 
   it("never reports an added item as absent (no false negatives)", async () => {
@@ -77,7 +79,10 @@ describe("Bloom filter in Redis through the Upstash REST bridge", () => {
       estimatedFalsePositiveRate: 0,
       estimatedItems: 0,
     });
-    expect(await empty.mightContain("anything")).toBe(false);
+    // Issue #14 item 8 changed this answer (it was `false`): an empty (here missing) filter is
+    // never read as "certainly absent".
+    expect(await empty.mightContain("anything")).toBe(true);
+    expect(await empty.probe("anything")).toBe("unknown");
   });
 
   it("reports null counts, not a guess, when the Kv adapter has no bitCount", async () => {
@@ -102,6 +107,46 @@ describe("Bloom filter in Redis through the Upstash REST bridge", () => {
     expect(other.storageKey).not.toBe(filter().storageKey);
     expect(filter().storageKey).toBe("t:bloom:email:v1:19171:7");
     expect(await other.stats()).toMatchObject({ setBits: 0 });
+  });
+});
+
+describe("a missing or incomplete bitmap is never read as certainly absent (issue #14 item 8)", () => {
+  it("tells absent, maybe and unknown apart in one request, and reports each unknown probe", async () => {
+    let unknown = 0;
+    const f = createBloomFilter(kv, {
+      key: "t:bloom:lost",
+      capacity: 1000,
+      falsePositiveRate: P,
+      onMissing: () => unknown++,
+    });
+    await f.rebuild(items("lost-", 100));
+    expect(await f.probe("lost-1")).toBe("maybe");
+    // 50 items never added: at p = 1 % nearly all are "absent"; none may be "unknown".
+    const answers = await Promise.all(items("never-", 50).map((item) => f.probe(item)));
+    expect(answers).toContain("absent");
+    expect(answers).not.toContain("unknown");
+    expect(unknown).toBe(0);
+
+    await kv.del(f.storageKey);
+    proxy.reset();
+    const lost = await Promise.all(items("lost-", 100).map((item) => f.mightContain(item)));
+    expect(lost.every(Boolean)).toBe(true);
+    expect(await f.probe("never-0")).toBe("unknown");
+    expect(unknown).toBe(101);
+    // Still one script call per probe.
+    expect(proxy.requests.flatMap((r) => r.commands).every((c) => c === "evalsha")).toBe(true);
+
+    // An add after the loss re-creates the bitmap with one item: it must not make the items
+    // added before the loss "certainly absent".
+    await f.add("after-the-loss");
+    expect(await f.probe("after-the-loss")).toBe("unknown");
+    expect((await probeAll(f, items("lost-", 100))).every(Boolean)).toBe(true);
+    expect(await f.probe("never-0")).toBe("unknown");
+
+    // A rebuild makes it complete again.
+    await f.rebuild([...items("lost-", 100), "after-the-loss"]);
+    expect(await f.probe("after-the-loss")).toBe("maybe");
+    expect(await Promise.all(items("never-", 50).map((item) => f.probe(item)))).toContain("absent");
   });
 });
 
@@ -154,7 +199,9 @@ describe("round trips: each add and each probe is one HTTP request", () => {
       capacity: 10,
       falsePositiveRate: P,
     });
-    expect(await absent.mightContain("anything")).toBe(false); // a missing bitmap reads as all zeros (unchanged)
+    // Issue #14 item 8: a missing bitmap answers "maybe" (it was read as all zeros, i.e. `false`),
+    // and the probe that finds it missing still creates no key.
+    expect(await absent.mightContain("anything")).toBe(true);
     expect(await redis.exists(absent.storageKey)).toBe(0);
   });
 
@@ -226,7 +273,9 @@ describe("rebuild: build into <key>:next, then RENAME over the live key", () => 
     const f = filter();
     await f.add("lonely");
     expect(await f.rebuild([])).toBe(0);
-    expect(await f.mightContain("lonely")).toBe(false);
+    // Issue #14 item 8 changed this answer (it was `false`): the emptied filter has no key, and a
+    // filter without its key answers "maybe", never "certainly absent".
+    expect(await f.probe("lonely")).toBe("unknown");
     expect(await f.stats()).toMatchObject({ setBits: 0 });
   });
 
