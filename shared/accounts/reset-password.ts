@@ -1,8 +1,10 @@
 import { hashOpaqueToken } from "../crypto/random";
 import { AuthError } from "../errors";
+import { rateLimitSubject } from "../http/client-address";
 import type { DepsOf } from "./deps";
 import type { ResetTokenRecord } from "./forgot-password";
 import { redisKeys } from "./keys";
+import type { AttemptSource } from "./login";
 import { assertAcceptablePassword, NEW_PASSWORD_DEPS, passwordStamp, storeNewPassword } from "./new-password";
 import { openUser } from "./user-codec";
 
@@ -38,9 +40,10 @@ function parseRecord(raw: string | null): ResetTokenRecord | null {
  *   and the write happens only while the password is still the one the link was issued for, so
  *   any other password change since makes the link useless.
  * - Success: Argon2id hash stored, email marked verified (the link proved the address), every
- *   access and refresh token revoked, profile cache dropped, the per-account login throttle
- *   cleared, and "your password was changed" mailed to the address on record.
+ *   access and refresh token revoked, profile cache dropped, the account's login lockout cleared
+ *   (and that of the (account, address) pair the reset comes from, when `source` is given), and "your password was changed" mailed to the address on record.
  *
+ * @param source the client address of the reset request (the owner's, who proved the mailbox).
  * @throws AuthError `invalid_or_expired_token` (400), `weak_password` / `password_too_long` (422).
  */
 export async function resetPassword(
@@ -48,6 +51,7 @@ export async function resetPassword(
   kind: string,
   token: string,
   newPassword: string,
+  source?: AttemptSource,
 ): Promise<{ userId: string }> {
   const tokenHash = hashOpaqueToken(token);
   const key = redisKeys.oneTimeToken(kind, "password_reset", tokenHash);
@@ -69,6 +73,7 @@ export async function resetPassword(
     extra: { emailVerified: true },
   });
   if (!updated) throw invalidResetLink();
-  await deps.loginThrottle.reset(kind, record.emailIndex);
+  const subject = source ? rateLimitSubject(source.clientAddress) : undefined;
+  await deps.loginThrottle.reset(kind, record.emailIndex, subject);
   return { userId: link.userId };
 }

@@ -240,4 +240,28 @@ describe("a lockout cannot be aimed at the owner (F9)", () => {
     // The attacker's own pair stays locked, with a growing (capped) delay.
     expect((await login(email, PASSWORD, attacker)).status).toBe(429);
   });
+
+  it("a password reset by the owner lifts the lock the owner's own guesses put on their address", async () => {
+    const { api, login, activeUser } = client(low);
+    const owner = freshAddress();
+    const { email } = await activeUser(owner);
+    for (let i = 0; i < PER_ADDRESS; i++) expect((await login(email, wrong(i), owner)).status).toBe(401);
+    expect((await login(email, PASSWORD, owner)).status).toBe(429);
+    const forgot = await api.request("POST", "/User1/forget_password", {
+      json: { email },
+      headers: from(owner),
+    });
+    expect(forgot.status).toBe(200);
+    const mail = await low.waitForEmail(email, (e) => e.links.some((l) => l.includes("reset_password_form")));
+    const token = new URL(
+      mail.links.find((l) => l.includes("reset_password_form")) as string,
+    ).searchParams.get("token") as string;
+    const newPassword = "Correct-Staple-Orbit-7319-x";
+    const reset = await api.request("POST", "/User1/reset_password", {
+      json: { token, password: newPassword },
+      headers: from(owner),
+    });
+    expect(reset.status, reset.text).toBe(200);
+    expect((await login(email, newPassword, owner)).status).toBe(200);
+  });
 });
