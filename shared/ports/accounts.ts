@@ -1,6 +1,6 @@
 /**
  * Ports the account use-cases need beyond storage and messaging: the registered-email Bloom filter,
- * the password policy and the per-account login throttle. Types only; the implementations live in
+ * the password policy and the password-attempt throttle (per account and per (account, address)). Types only; the implementations live in
  * `shared/accounts/` (on the `Kv` port) and are wired by `shared/wiring/`.
  */
 

@@ -4,7 +4,7 @@ import { apiClient, startTestServer, type TestServer } from "../helpers/local-se
 
 /**
  * Abuse protection end to end, over real HTTP against the local runtime (DESIGN.md §9): per-address
- * rate limits behind one trusted proxy, the per-account login throttle across many addresses,
+ * rate limits behind one trusted proxy, the account-wide login lock across many addresses,
  * per-user limits and the pre-auth global limit on authenticated routes, security headers and CORS
  * on every kind of response, and failing closed when Redis goes away (last: it stops Redis).
  *
