@@ -150,6 +150,19 @@ describe("parallel guesses cost what serial ones do (F3)", () => {
     expect(lowHasher.counter.verifications - before).toBe(PER_ACCOUNT);
   });
 
+  it("counts IPv6 clients by /64: 20 parallel guesses from 20 addresses of one /64 get LOGIN_LOCK_PER_ADDRESS verifications", async () => {
+    const { login, activeUser } = client(low);
+    const { email } = await activeUser(freshAddress());
+    const before = lowHasher.counter.verifications;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        login(email, wrong(i), `2001:db8:${octet + 7}:1::${(i + 1).toString(16)}`),
+      ),
+    );
+    expect(lowHasher.counter.verifications - before).toBe(PER_ADDRESS);
+    expect(statuses(answers)).toEqual([...times(PER_ADDRESS, 401), ...times(20 - PER_ADDRESS, 429)]);
+  });
+
   it("spends the same budgets, and the same verifications, on an unknown email as on a real account", async () => {
     const { login } = client(low);
     const email = `nobody.${Date.now()}@example.com`;
