@@ -32,6 +32,7 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
       c.get("principal"),
       body.current_password,
       body.new_password,
+      { clientAddress: c.get("clientAddress") },
     );
     return c.json({ message: "Password changed successfully", ...tokenBody(session) }, 200);
   });

@@ -22,7 +22,9 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
     const { password } = c.req.valid("json");
     const { config } = kit.ctx;
     const maxLifetime = Math.max(config.jwt.accessTokenTtlSeconds, config.tokens.refreshTtlSeconds);
-    await deleteAccount(await kit.deps(...DELETE_ACCOUNT_DEPS), c.get("principal"), password, maxLifetime);
+    await deleteAccount(await kit.deps(...DELETE_ACCOUNT_DEPS), c.get("principal"), password, maxLifetime, {
+      clientAddress: c.get("clientAddress"),
+    });
     return c.json({ message: "User deleted successfully" }, 200);
   });
 });

@@ -25,7 +25,9 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
   });
   app.openapi(route, async (c) => {
     const form = kit.body(c, { json: () => c.req.valid("json"), form: () => c.req.valid("form") });
-    const result = await login(await kit.deps(...LOGIN_DEPS), kit.kind, form.username, form.password);
+    const result = await login(await kit.deps(...LOGIN_DEPS), kit.kind, form.username, form.password, {
+      clientAddress: c.get("clientAddress"),
+    });
     c.set("auditActor", result.userId); // a failure is audited under the email's blind index instead
     return c.json(tokenBody(result), 200);
   });

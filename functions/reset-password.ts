@@ -48,6 +48,7 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
         kind,
         body.token,
         body.password,
+        { clientAddress: c.get("clientAddress") },
       );
       c.set("auditActor", userId);
     } catch (err) {

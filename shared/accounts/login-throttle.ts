@@ -1,12 +1,17 @@
-import type { Kv } from "../ports/kv";
+import type { LoginThrottlePort, LoginThrottleVerdict } from "../ports/accounts";
+import type { Kv, KvScript } from "../ports/kv";
+
+export type { LoginAttempt, LoginThrottleVerdict } from "../ports/accounts";
 
 /** Options of {@link createLoginThrottle}. All durations in seconds. */
 export interface LoginThrottleOptions {
-  /** Failures tolerated before the account is locked. @default 5 */
-  maxFailures?: number;
-  /** Failures are counted over this many seconds (restarted by every lock). @default 900 */
+  /** Attempts per (account, client address) that lock that pair. @default 5 */
+  perAddress?: number;
+  /** Attempts per account, from all addresses together, that lock the whole account. @default 100 */
+  perAccount?: number;
+  /** Attempts are counted over this many seconds. @default 900 */
   windowSeconds?: number;
-  /** The first lock lasts this long; each later failure doubles it. @default 30 */
+  /** The first lock lasts this long; each further attempt doubles it. @default 30 */
   baseDelaySeconds?: number;
   /** Upper bound of one lock. @default 900 */
   maxDelaySeconds?: number;
@@ -14,40 +19,84 @@ export interface LoginThrottleOptions {
   now?: () => number;
 }
 
-/** Whether a login attempt for an account may proceed, and if not, for how many more seconds not. */
-export type LoginThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+/** Per-account and per-(account, address) password-attempt throttle (see {@link createLoginThrottle}). */
+export type LoginThrottle = LoginThrottlePort;
 
-/** Per-account login throttle (see {@link createLoginThrottle}). */
-export interface LoginThrottle {
-  /**
-   * One MGET (lock and failure count). Call before verifying the password; refuse without
-   * verifying when not allowed.
-   */
-  check(kind: string, emailIndex: string): Promise<LoginThrottleVerdict>;
-  /** Counts one failed attempt; locks the account once the count reaches `maxFailures`. */
-  recordFailure(kind: string, emailIndex: string): Promise<void>;
-  /**
-   * Forgets failures and any lock (after a successful login or a password reset): one DEL, skipped
-   * when this instance's last `check` of the account found neither (the common login), so a
-   * clean login costs no write.
-   */
-  reset(kind: string, emailIndex: string): Promise<void>;
-}
-
-/** Failure counter of an account (an integer, TTL = the counting window). */
-const countKey = (kind: string, emailIndex: string) => `${kind}:lt:${emailIndex}`;
+/** Attempt counter of an account (an integer, TTL = the counting window, never extended). */
+const accountCountKey = (kind: string, emailIndex: string) => `${kind}:lt:${emailIndex}`;
 /** Lock of an account: epoch ms until which attempts are refused (TTL = the lock). A separate segment so no index can name it. */
-const lockKey = (kind: string, emailIndex: string) => `${kind}:lt-lock:${emailIndex}`;
+const accountLockKey = (kind: string, emailIndex: string) => `${kind}:lt-lock:${emailIndex}`;
+/** Attempt counter of one (account, address subject) pair (TTL = the window, restarted by each lock). */
+const pairCountKey = (kind: string, emailIndex: string, subject: string) =>
+  `${kind}:lt-pair:${emailIndex}|${subject}`;
+/** Lock of one (account, address subject) pair: epoch ms until which attempts are refused. */
+const pairLockKey = (kind: string, emailIndex: string, subject: string) =>
+  `${kind}:lt-pair-lock:${emailIndex}|${subject}`;
 
 /**
- * Accounts whose last check on this instance found no failure count and no lock, so the `reset`
- * of the same login has nothing to delete. Bounded: cleared when full (a forgotten entry only
- * costs one DEL). An entry is trusted for {@link CLEAN_TRUST_MS} only, so a `reset` for another
- * reason later (a password reset) still deletes what other instances may have recorded since.
+ * KEYS: pair count, pair lock, account count, account lock.
+ * ARGV: now (epoch ms), perAddress, perAccount, windowSeconds, baseDelaySeconds, maxDelaySeconds.
+ * Refuses (`{0, waitMs}`) while either lock runs, counting nothing. Otherwise counts the attempt on
+ * both counters (the window starts with the first attempt), locks each scope whose count reached
+ * its threshold for base × 2^(count − threshold) seconds (capped), and answers `{1, accountLock}`:
+ * the account lock value this attempt set, or "" (so a success can lift a lock it caused itself).
+ * The pair counter lives window + lock, so one address cannot wait the window out during its lock;
+ * the account counter keeps its first window, so attempts from elsewhere decay.
  */
-const MAX_CLEAN_ENTRIES = 10_000;
-/** How long a clean check lets `reset` skip its DEL, milliseconds (a login's check-to-reset span). */
-const CLEAN_TRUST_MS = 10_000;
+const RESERVE: KvScript = {
+  source: `
+local now = tonumber(ARGV[1])
+local wait = 0
+local locks = redis.call('MGET', KEYS[2], KEYS[4])
+local pl = tonumber(locks[1] or '0') or 0
+if pl > now then wait = pl - now end
+local al = tonumber(locks[2] or '0') or 0
+if al > now and al - now > wait then wait = al - now end
+if wait > 0 then return {0, string.format('%.0f', wait)} end
+local window = tonumber(ARGV[4])
+local base = tonumber(ARGV[5])
+local cap = tonumber(ARGV[6])
+local function delay(n, max)
+  local e = n - max
+  if e > 30 then e = 30 end
+  local d = base * 2 ^ e
+  if d > cap then d = cap end
+  return d
+end
+local p = redis.call('INCR', KEYS[1])
+if p == 1 then redis.call('EXPIRE', KEYS[1], window) end
+local a = redis.call('INCR', KEYS[3])
+if a == 1 then redis.call('EXPIRE', KEYS[3], window) end
+local pmax = tonumber(ARGV[2])
+if p >= pmax then
+  local d = delay(p, pmax)
+  redis.call('SET', KEYS[2], string.format('%.0f', now + d * 1000), 'EX', d)
+  redis.call('EXPIRE', KEYS[1], window + d)
+end
+local set = ''
+local amax = tonumber(ARGV[3])
+if a >= amax then
+  local d = delay(a, amax)
+  set = string.format('%.0f', now + d * 1000)
+  redis.call('SET', KEYS[4], set, 'EX', d)
+end
+return {1, set}
+`,
+};
+
+/**
+ * KEYS: pair count, pair lock, account count, account lock. ARGV: the account lock value the
+ * reservation set, or "". Forgets the pair (counter and lock), refunds the attempt on the account
+ * counter, and lifts the account lock only if it is still the one the reservation set.
+ */
+const SUCCEED: KvScript = {
+  source: `
+redis.call('DEL', KEYS[1], KEYS[2])
+if redis.call('DECR', KEYS[3]) < 0 then redis.call('DEL', KEYS[3]) end
+if ARGV[1] ~= '' and redis.call('GET', KEYS[4]) == ARGV[1] then redis.call('DEL', KEYS[4]) end
+return 1
+`,
+};
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) {
@@ -57,81 +106,81 @@ function positiveInteger(name: string, value: number): number {
 }
 
 /**
- * Per-account login throttling on the {@link Kv} port, keyed by the email's blind index so no email
- * is stored (OWASP Authentication Cheat Sheet "Account lockout"; NIST SP 800-63B §5.2.2 "Rate
- * limiting"). After `maxFailures` failures within `windowSeconds`, the account is refused for
- * `baseDelaySeconds × 2^(failures − maxFailures)` seconds, capped at `maxDelaySeconds`
- * (defaults: 5 failures in 15 min, then 30 s, 60 s, 120 s … 15 min), whatever address the attempts
- * come from: it takes no address, so distributing a guessing attack over many addresses does not help.
+ * Password-attempt throttling on the {@link Kv} port, keyed by the email's blind index (no email is
+ * stored) and the client's address subject (IPv4 address, IPv6 /64: `rateLimitSubject`). OWASP
+ * Authentication Cheat Sheet "Account lockout"; NIST SP 800-63B §5.2.2 "Rate limiting".
  *
- * Uniform for unknown accounts: the caller records failures for unknown emails (and unusable
- * input) under the same kind of key, so a locked unknown account and a locked real one look alike.
- * The lock is temporary and capped by design: anyone can lock a victim out, for at most
- * `maxDelaySeconds` at a time (the per-address limits slow that down).
+ * Policy (defaults in brackets):
+ * - Every password verification is preceded by {@link LoginThrottlePort.reserve}, which counts the
+ *   attempt atomically (one Lua script) BEFORE the password is checked, so N parallel guesses cost
+ *   N attempts: once a threshold is reached, every further request is refused without a
+ *   verification.
+ * - `perAddress` [5] attempts per (account, address) within `windowSeconds` [900] lock that pair;
+ *   `perAccount` [100] attempts from all addresses together lock the account as a whole. A lock
+ *   lasts `baseDelaySeconds × 2^(attempts − threshold)` [30 s, 60 s, 120 s …], capped at
+ *   `maxDelaySeconds` [900]. After a lock ends, one more attempt is allowed and (if it fails)
+ *   re-locks with the doubled delay.
+ * - A stranger's failures therefore lock only the stranger's own pair; the owner's address stays
+ *   open unless `perAccount` attempts arrive within one window (the account counter is not extended
+ *   by its locks, so a trickle below `perAccount` per window never locks the account).
+ * - A correct password ({@link LoginThrottlePort.succeeded}) forgets the pair's counter and lock and
+ *   refunds its attempt on the account counter.
+ * - Unknown accounts are counted exactly like real ones (the caller passes a stand-in index).
  *
- * While locked, each recorded failure restarts the counting window (`windowSeconds` after the lock
- * ends), so an attacker cannot wait out the window to start again from 5 free attempts. Two
- * failures recorded at the same instant may count once (the window restart rewrites the counter);
- * the lock is set either way.
+ * Keys: `<kind>:lt:<index>` / `<kind>:lt-lock:<index>` (account counter / lock until, epoch ms),
+ * `<kind>:lt-pair:<index>|<subject>` / `<kind>:lt-pair-lock:<index>|<subject>` (pair).
+ * Redis cost: `reserve` one EVALSHA; a failure nothing more; a success one more EVALSHA.
+ * Every method throws what the Kv throws on transport failure; callers fail closed.
  *
- * Keys: `<kind>:lt:<emailIndex>` (counter) and `<kind>:lt-lock:<emailIndex>` (lock until, epoch ms).
- * Redis cost: `check` one MGET; a clean successful login nothing more (`reset` skips its DEL when
- * this instance's check saw no counter and no lock); a failure one INCR+EXPIRE transaction, plus
- * two SETs in one pipeline when it locks.
- * Every method throws what the Kv throws on transport failure; login should then fail closed.
- *
- * @throws Error when an option is not a positive integer or `maxDelaySeconds < baseDelaySeconds`.
+ * @throws Error when an option is not a positive integer, `maxDelaySeconds < baseDelaySeconds` or
+ *   `perAccount < perAddress`.
  */
 export function createLoginThrottle(kv: Kv, opts: LoginThrottleOptions = {}): LoginThrottle {
-  const maxFailures = positiveInteger("maxFailures", opts.maxFailures ?? 5);
+  const perAddress = positiveInteger("perAddress", opts.perAddress ?? 5);
+  const perAccount = positiveInteger("perAccount", opts.perAccount ?? 100);
   const windowSeconds = positiveInteger("windowSeconds", opts.windowSeconds ?? 900);
   const baseDelaySeconds = positiveInteger("baseDelaySeconds", opts.baseDelaySeconds ?? 30);
   const maxDelaySeconds = positiveInteger("maxDelaySeconds", opts.maxDelaySeconds ?? 900);
   if (maxDelaySeconds < baseDelaySeconds) {
     throw new Error("createLoginThrottle: maxDelaySeconds must be at least baseDelaySeconds");
   }
+  if (perAccount < perAddress) {
+    throw new Error("createLoginThrottle: perAccount must be at least perAddress");
+  }
   const now = opts.now ?? Date.now;
-  /** Account → when its check found it clean (epoch ms, from `now`). */
-  const clean = new Map<string, number>();
-  const account = (kind: string, emailIndex: string) => `${kind}\n${emailIndex}`;
+  const keysOf = (kind: string, emailIndex: string, subject: string) => [
+    pairCountKey(kind, emailIndex, subject),
+    pairLockKey(kind, emailIndex, subject),
+    accountCountKey(kind, emailIndex),
+    accountLockKey(kind, emailIndex),
+  ];
 
   return {
-    async check(kind, emailIndex) {
-      const [lock, count] = await kv.mget([lockKey(kind, emailIndex), countKey(kind, emailIndex)]);
-      const id = account(kind, emailIndex);
-      if (lock === null && count === null) {
-        if (clean.size >= MAX_CLEAN_ENTRIES) clean.clear();
-        clean.set(id, now());
-      } else clean.delete(id);
-      const until = Number(lock);
-      const nowMs = now();
-      if (!(until > nowMs)) return { allowed: true };
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((until - nowMs) / 1000)) };
-    },
-
-    async recordFailure(kind, emailIndex) {
-      clean.delete(account(kind, emailIndex));
-      const failures = await kv.incr(countKey(kind, emailIndex), windowSeconds);
-      if (failures < maxFailures) return;
-      // The exponent is bounded so the product stays a finite number before the cap applies.
-      const delaySeconds = Math.min(
+    async reserve(kind, emailIndex, subject): Promise<LoginThrottleVerdict> {
+      const reply = (await kv.evalScript(RESERVE, keysOf(kind, emailIndex, subject), [
+        now(),
+        perAddress,
+        perAccount,
+        windowSeconds,
+        baseDelaySeconds,
         maxDelaySeconds,
-        baseDelaySeconds * 2 ** Math.min(failures - maxFailures, 30),
-      );
-      await Promise.all([
-        kv.set(lockKey(kind, emailIndex), String(now() + delaySeconds * 1000), { ttlSeconds: delaySeconds }),
-        kv.set(countKey(kind, emailIndex), String(failures), { ttlSeconds: windowSeconds + delaySeconds }),
-      ]);
+      ])) as [number | string, string | null];
+      if (Number(reply[0]) !== 1) {
+        return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(Number(reply[1]) / 1000)) };
+      }
+      return { allowed: true, attempt: { kind, emailIndex, subject, accountLock: reply[1] ?? "" } };
     },
 
-    async reset(kind, emailIndex) {
-      // A failure another instance records between this instance's check and here stays counted
-      // (stricter, never looser, than deleting it); a failure recorded here cleared the entry.
-      const id = account(kind, emailIndex);
-      const checkedAt = clean.get(id);
-      clean.delete(id);
-      if (checkedAt !== undefined && now() - checkedAt <= CLEAN_TRUST_MS) return;
-      await kv.del(countKey(kind, emailIndex), lockKey(kind, emailIndex));
+    async succeeded(attempt) {
+      const { kind, emailIndex, subject, accountLock } = attempt;
+      await kv.evalScript(SUCCEED, keysOf(kind, emailIndex, subject), [accountLock]);
+    },
+
+    async reset(kind, emailIndex, subject) {
+      const keys = [accountCountKey(kind, emailIndex), accountLockKey(kind, emailIndex)];
+      if (subject !== undefined)
+        keys.push(pairCountKey(kind, emailIndex, subject), pairLockKey(kind, emailIndex, subject));
+      await kv.del(...keys);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { AuthError } from "../errors";
+import { rateLimitSubject } from "../http/client-address";
 import type { UserRecord } from "../ports/user-store";
 import type { DepsOf } from "./deps";
 import { type SessionTokens, startSession } from "./refresh-tokens";
@@ -27,11 +28,37 @@ export type LoginResult = SessionTokens;
 /** The one answer for "no such account" and "wrong password" (same status, code and body). */
 export const invalidCredentials = () => new AuthError("invalid_credentials");
 
+/** Where a password attempt comes from, as the HTTP layer saw it. */
+export interface AttemptSource {
+  /** The client address the platform reports (`c.get("clientAddress")`; IPv6 is counted by /64). */
+  clientAddress: string;
+}
+
+/**
+ * Reserves one password attempt on the throttle before any verification (F3/F6, DESIGN.md §9).
+ * @throws AuthError `too_many_attempts` (429, with `retryAfterSeconds`) when the (account, address)
+ *   pair or the account is locked.
+ */
+export async function reserveAttempt(
+  deps: DepsOf<readonly ["loginThrottle"]>,
+  kind: string,
+  throttleKey: string,
+  source: AttemptSource,
+) {
+  const gate = await deps.loginThrottle.reserve(kind, throttleKey, rateLimitSubject(source.clientAddress));
+  if (!gate.allowed) {
+    throw new AuthError("too_many_attempts", { retryAfterSeconds: gate.retryAfterSeconds });
+  }
+  return gate.attempt;
+}
+
 /**
  * Checks an email and password for `kind` (OWASP Authentication Cheat Sheet):
- * - per-account throttle first (keyed by blind index, independent of the client's address);
+ * - the attempt is reserved on the throttle first, atomically, before any verification (per
+ *   (account, client address) and per account; see `login-throttle.ts`), so parallel guesses
+ *   cost what serial ones do;
  * - an unknown email (or an unusable one) costs the same Argon2 verification as a known one and
- *   answers exactly like a wrong password; both count as a failure for the throttle;
+ *   answers exactly like a wrong password; both keep their reserved attempt counted;
  * - only after a correct password does an unverified email get 403 `email_not_verified`;
  * - a hash with outdated parameters is upgraded on success (best effort: a concurrent update wins);
  * - success starts a session: access token plus a refresh token of a new family, bound to the
@@ -41,6 +68,7 @@ export const invalidCredentials = () => new AuthError("invalid_credentials");
  *   re-reads the record and refuses when its password hash is no longer the one verified (a
  *   reset or change completed between the record read and the epoch read).
  *
+ * @param source the client address the attempt comes from.
  * @throws AuthError `invalid_credentials` (401), `too_many_attempts` (429), `email_not_verified` (403),
  *   `password_too_long` (422).
  */
@@ -49,6 +77,7 @@ export async function login(
   kind: string,
   email: string,
   password: string,
+  source: AttemptSource,
 ): Promise<LoginResult> {
   let emailIndex: string | null;
   try {
@@ -57,15 +86,12 @@ export async function login(
     emailIndex = null; // not an address at all: treated exactly like an unknown account
   }
   const throttleKey = emailIndex ?? `invalid:${email.length}`;
-  // The throttle verdict and the Bloom probe go out together (one Redis round trip); the probe
+  // The reservation and the Bloom probe go out together (one Redis round trip); the probe
   // reveals nothing to the caller, whatever the verdict.
-  const [gate, maybeRegistered] = await Promise.all([
-    deps.loginThrottle.check(kind, throttleKey),
+  const [attempt, maybeRegistered] = await Promise.all([
+    reserveAttempt(deps, kind, throttleKey, source),
     emailIndex === null ? false : deps.emailBloom(kind).mightContain(emailIndex),
   ]);
-  if (!gate.allowed) {
-    throw new AuthError("too_many_attempts", { retryAfterSeconds: gate.retryAfterSeconds });
-  }
   let user: UserRecord | null = null;
   if (emailIndex !== null && maybeRegistered) {
     user = await deps.store.findByEmailIndex(kind, emailIndex);
@@ -75,11 +101,8 @@ export async function login(
   const ok = user
     ? await deps.hasher.verify(user.passwordHash, password)
     : await deps.hasher.dummyVerify(password);
-  if (!user || !ok) {
-    await deps.loginThrottle.recordFailure(kind, throttleKey);
-    throw invalidCredentials();
-  }
-  await deps.loginThrottle.reset(kind, throttleKey);
+  if (!user || !ok) throw invalidCredentials(); // the reserved attempt stays counted
+  await deps.loginThrottle.succeeded(attempt);
   if (!user.emailVerified) {
     throw new AuthError("email_not_verified");
   }

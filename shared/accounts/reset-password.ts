@@ -1,8 +1,10 @@
 import { hashOpaqueToken } from "../crypto/random";
 import { AuthError } from "../errors";
+import { rateLimitSubject } from "../http/client-address";
 import type { DepsOf } from "./deps";
 import type { ResetTokenRecord } from "./forgot-password";
 import { redisKeys } from "./keys";
+import type { AttemptSource } from "./login";
 import { assertAcceptablePassword, NEW_PASSWORD_DEPS, passwordStamp, storeNewPassword } from "./new-password";
 import { openUser } from "./user-codec";
 
@@ -39,9 +41,10 @@ function parseRecord(raw: string | null): ResetTokenRecord | null {
  *   makes the link useless. The token is deleted after the write, never before: a write that
  *   failed (409 `conflict`, 503) does not use up the link.
  * - Success: Argon2id hash stored, email marked verified (the link proved the address), every
- *   access and refresh token revoked, profile cache dropped, the per-account login throttle
- *   cleared, and "your password was changed" mailed to the address on record.
+ *   access and refresh token revoked, profile cache dropped, the account's login lockout cleared
+ *   (and that of the (account, address) pair the reset comes from, when `source` is given), and "your password was changed" mailed to the address on record.
  *
+ * @param source the client address of the reset request (the owner's, who proved the mailbox).
  * @throws AuthError `invalid_or_expired_token` (400), `weak_password` / `password_too_long` (422),
  *   `conflict` (409); KvUnavailableError (503) when Redis fails.
  */
@@ -50,6 +53,7 @@ export async function resetPassword(
   kind: string,
   token: string,
   newPassword: string,
+  source?: AttemptSource,
 ): Promise<{ userId: string }> {
   const tokenHash = hashOpaqueToken(token);
   const key = redisKeys.oneTimeToken(kind, "password_reset", tokenHash);
@@ -75,6 +79,7 @@ export async function resetPassword(
   });
   await deps.kv.del(key);
   if (!updated) throw invalidResetLink();
-  await deps.loginThrottle.reset(kind, record.emailIndex);
+  const subject = source ? rateLimitSubject(source.clientAddress) : undefined;
+  await deps.loginThrottle.reset(kind, record.emailIndex, subject);
   return { userId: link.userId };
 }

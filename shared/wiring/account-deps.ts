@@ -144,7 +144,7 @@ export function createAccountDeps(parts: AccountDepsParts) {
         maxBytes: config.password.maxBytes,
         minScore: config.password.minScore,
       }),
-    loginThrottle: () => createLoginThrottle(parts.kv(), { now: nowMs }),
+    loginThrottle: () => createLoginThrottle(parts.kv(), { ...config.loginLock, now: nowMs }),
     otpKey: () => deriveOtpKey(config.blindIndexKey),
     audit: () => parts.audit(),
     settings: () => ({

@@ -4,7 +4,7 @@ import { apiClient, startTestServer, type TestServer } from "../helpers/local-se
 
 /**
  * Abuse protection end to end, over real HTTP against the local runtime (DESIGN.md §9): per-address
- * rate limits behind one trusted proxy, the per-account login throttle across many addresses,
+ * rate limits behind one trusted proxy, the account-wide login lock across many addresses,
  * per-user limits and the pre-auth global limit on authenticated routes, security headers and CORS
  * on every kind of response, and failing closed when Redis goes away (last: it stops Redis).
  *
@@ -32,6 +32,10 @@ beforeAll(async () => {
   server = await startTestServer({
     REDIS_URL: redis.url,
     TRUSTED_PROXY_COUNT: "1",
+    // Issue #14 deliberately split the lockout: 5 attempts lock one (account, address) pair, the
+    // whole account only locks at LOGIN_LOCK_PER_ACCOUNT (100 by default). The account-wide lock
+    // test below spreads its failures over 20 addresses, so it sets the account budget to 5 too.
+    LOGIN_LOCK_PER_ACCOUNT: "5",
     CORS_ORIGINS: ORIGIN,
     // The default limits (login 5, verify 10, …) over ~11.6-day windows, so no burst can straddle a
     // window boundary, where the sliding window's weighting of the previous window would skip a

@@ -19,8 +19,9 @@ import { measureRedisCost, type RedisCost } from "../helpers/redis-cost";
  * metrics buffering, the one-BITFIELD Bloom filter, the MGET login throttle and the two-command
  * delivery marks). Lower them when a route gets cheaper; never raise them without a reason in the
  * commit. Where the issue's targets stand (DESIGN.md §6): profile read 1 round trip and ≤ 2
- * commands (met: 1 and 1, the session-check script); login ≤ 8 commands (met on the wire: 6;
- * Redis runs 13, 8 of them inside the two rate-limit scripts); register ≤ 12 commands with its
+ * commands (met: 1 and 1, the session-check script); login ≤ 8 commands (met on the wire: 7 since
+ * issue #14 reserves each password attempt before verifying it and refunds it on success; Redis
+ * runs 21, 8 of them inside the two rate-limit scripts and 7 in the throttle's two); register ≤ 12 commands with its
  * mail (met on the wire: 7; Redis runs 15).
  */
 let redis: TestRedis;
@@ -144,12 +145,14 @@ describe("Redis cost per route (budgets that must not regress)", () => {
       token = login.json.access_token as string;
     });
     report("login", cost);
-    // evalsha ×3 (login and global rate limits, Bloom probe), mget (throttle), get (credential
-    // epoch, read before the password is verified), set (refresh token); a clean login deletes no
-    // throttle state.
+    // evalsha ×3 (login and global rate limits, Bloom probe), evalsha (throttle reservation),
+    // get (credential epoch, read before the password is verified), set (refresh token), evalsha (release of the reservation on success).
+    // Issue #14 (F3) raised the ceilings from 6 commands / 13 Redis calls on purpose: the attempt
+    // is now counted atomically BEFORE the password check (the MGET became a script that also
+    // increments), so a correct password must refund it; still within the ≤ 8 commands target.
     expect(cost.roundTrips).toBeLessThanOrEqual(5);
-    expect(cost.commands).toBeLessThanOrEqual(6);
-    expect(steadyCalls(cost)).toBeLessThanOrEqual(13);
+    expect(cost.commands).toBeLessThanOrEqual(7);
+    expect(steadyCalls(cost)).toBeLessThanOrEqual(21);
   });
 
   it("profile read with a cached profile", async () => {

@@ -7,7 +7,7 @@
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import { request } from "node:http";
 import { base64url, SignJWT } from "jose";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createApp as createEmailApp } from "../../functions/notify-email";
 import { createApp as createSmsApp } from "../../functions/notify-sms";
 import { type RunningProviderCapture, startProviderCapture } from "../../infra/local/provider-capture";

@@ -95,6 +95,30 @@ describe("configuration", () => {
     expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["JWT_SECRET", "LOG_LEVEL", "PORT"]);
   });
 
+  it("reads the password-guessing lockout: low per (account, address), much higher per account", () => {
+    expect(parseConfig(VALID).loginLock).toEqual({
+      perAddress: 5,
+      perAccount: 100,
+      windowSeconds: 900,
+      baseDelaySeconds: 30,
+      maxDelaySeconds: 900,
+    });
+    expect(
+      parseConfig({ ...VALID, LOGIN_LOCK_PER_ADDRESS: "3", LOGIN_LOCK_PER_ACCOUNT: "20" }).loginLock,
+    ).toMatchObject({ perAddress: 3, perAccount: 20 });
+    const problems = problemsOf({
+      ...VALID,
+      LOGIN_LOCK_PER_ADDRESS: "10",
+      LOGIN_LOCK_PER_ACCOUNT: "5",
+      LOGIN_LOCK_BASE_SECONDS: "60",
+      LOGIN_LOCK_MAX_SECONDS: "30",
+    });
+    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual([
+      "LOGIN_LOCK_MAX_SECONDS",
+      "LOGIN_LOCK_PER_ACCOUNT",
+    ]);
+  });
+
   it("never lets the blind-index key equal the encryption key", () => {
     expect(problemsOf({ ...VALID, EMAIL_SALT: VALID.ENCRYPTION_KEY }).join()).toMatch(
       /EMAIL_SALT: must differ/,
