@@ -1,15 +1,12 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, PASSWORD_FUNCTION } from "../shared/http/endpoint";
 
 /** Password change: `POST /{kind}/change_password`. */
 export const spec = defineEndpoint({
   name: "change-password",
   routes: [{ method: "POST", path: "/change_password" }],
-  perKind: true,
   auth: "bearer",
   rateLimit: "change_password",
   audit: { action: "password_change" },
   errors: ["incorrect_password", "weak_password", "password_too_long", "conflict"],
   ...PASSWORD_FUNCTION,
-  secrets: ALL_SECRETS,
 });

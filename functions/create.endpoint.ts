@@ -1,15 +1,12 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, PASSWORD_FUNCTION } from "../shared/http/endpoint";
 
 /** Registration: `POST /{kind}/create`. */
 export const spec = defineEndpoint({
   name: "create",
   routes: [{ method: "POST", path: "/create" }],
-  perKind: true,
   auth: "none",
   rateLimit: "create",
   audit: { action: "register", emailField: "email" },
   errors: ["weak_password", "password_too_long", "queue_unavailable"],
   ...PASSWORD_FUNCTION,
-  secrets: ALL_SECRETS,
 });

@@ -1,15 +1,12 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, PASSWORD_FUNCTION } from "../shared/http/endpoint";
 
 /** Account deletion: `DELETE /{kind}/delete`. */
 export const spec = defineEndpoint({
   name: "delete",
   routes: [{ method: "DELETE", path: "/delete" }],
-  perKind: true,
   auth: "bearer",
   rateLimit: "delete",
   audit: { action: "account_delete" },
   errors: ["incorrect_password", "password_too_long"],
   ...PASSWORD_FUNCTION,
-  secrets: ALL_SECRETS,
 });

@@ -1,4 +1,3 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** Password reset request: `GET|POST /{kind}/forget_password`. */
@@ -8,11 +7,9 @@ export const spec = defineEndpoint({
     { method: "GET", path: "/forget_password" },
     { method: "POST", path: "/forget_password" },
   ],
-  perKind: true,
   auth: "none",
   rateLimit: "forget_password",
   audit: { action: "password_reset_request", emailField: "email" },
   errors: ["queue_unavailable"],
   ...TOKEN_FUNCTION,
-  secrets: ALL_SECRETS,
 });

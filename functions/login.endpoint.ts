@@ -1,15 +1,12 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, PASSWORD_FUNCTION } from "../shared/http/endpoint";
 
 /** OAuth2 password grant: `POST /{kind}/login`. */
 export const spec = defineEndpoint({
   name: "login",
   routes: [{ method: "POST", path: "/login" }],
-  perKind: true,
   auth: "none",
   rateLimit: "login",
   audit: { action: "login", emailField: "username" },
   errors: ["invalid_credentials", "email_not_verified", "too_many_attempts", "password_too_long"],
   ...PASSWORD_FUNCTION,
-  secrets: ALL_SECRETS,
 });

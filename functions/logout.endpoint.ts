@@ -1,4 +1,3 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** Log out one session: `GET|POST /{kind}/logout`. */
@@ -8,10 +7,8 @@ export const spec = defineEndpoint({
     { method: "GET", path: "/logout" },
     { method: "POST", path: "/logout" },
   ],
-  perKind: true,
   auth: "bearer",
   rateLimit: "logout",
   audit: { action: "logout" },
   ...TOKEN_FUNCTION,
-  secrets: ALL_SECRETS,
 });

@@ -1,15 +1,12 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** SMS code request: `POST /{kind}/otp_phone`. */
 export const spec = defineEndpoint({
   name: "otp-phone",
   routes: [{ method: "POST", path: "/otp_phone" }],
-  perKind: true,
   auth: "bearer",
   rateLimit: "otp_phone",
   audit: { action: "otp_send" },
   errors: ["otp_cooldown", "otp_daily_limit", "queue_unavailable"],
   ...TOKEN_FUNCTION,
-  secrets: ALL_SECRETS,
 });

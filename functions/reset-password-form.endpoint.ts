@@ -1,4 +1,3 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** The emailed reset link's page: `GET /{kind}/reset_password_form?token=`. Rate-limited with the
@@ -7,9 +6,7 @@ import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 export const spec = defineEndpoint({
   name: "reset-password-form",
   routes: [{ method: "GET", path: "/reset_password_form" }],
-  perKind: true,
   auth: "none",
   rateLimit: "verify",
   ...TOKEN_FUNCTION,
-  secrets: ALL_SECRETS,
 });

@@ -1,11 +1,9 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, PASSWORD_FUNCTION } from "../shared/http/endpoint";
 
 /** Password reset: `POST /{kind}/reset_password`. */
 export const spec = defineEndpoint({
   name: "reset-password",
   routes: [{ method: "POST", path: "/reset_password" }],
-  perKind: true,
   auth: "none",
   rateLimit: "reset_password",
   audit: { action: "password_reset" },
@@ -17,5 +15,4 @@ export const spec = defineEndpoint({
     "conflict",
   ],
   ...PASSWORD_FUNCTION,
-  secrets: ALL_SECRETS,
 });

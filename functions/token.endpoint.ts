@@ -1,15 +1,12 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** OAuth2 refresh grant: `POST /{kind}/token`. */
 export const spec = defineEndpoint({
   name: "token",
   routes: [{ method: "POST", path: "/token" }],
-  perKind: true,
   auth: "none",
   rateLimit: "token",
   audit: { action: "token_refresh" },
   errors: ["invalid_grant", "unsupported_grant_type"],
   ...TOKEN_FUNCTION,
-  secrets: ALL_SECRETS,
 });

@@ -1,15 +1,12 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** Profile update: `PUT /{kind}/update`. */
 export const spec = defineEndpoint({
   name: "update",
   routes: [{ method: "PUT", path: "/update" }],
-  perKind: true,
   auth: "bearer",
   rateLimit: "update",
   audit: { action: "profile_update" },
   errors: ["conflict"],
   ...TOKEN_FUNCTION,
-  secrets: ALL_SECRETS,
 });

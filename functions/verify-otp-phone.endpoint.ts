@@ -1,4 +1,3 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** SMS code check: `GET|POST /{kind}/verify_otp_phone`. */
@@ -8,11 +7,9 @@ export const spec = defineEndpoint({
     { method: "GET", path: "/verify_otp_phone" },
     { method: "POST", path: "/verify_otp_phone" },
   ],
-  perKind: true,
   auth: "bearer",
   rateLimit: "verify_otp_phone",
   audit: { action: "otp_verify" },
   errors: ["invalid_otp", "conflict"],
   ...TOKEN_FUNCTION,
-  secrets: ALL_SECRETS,
 });

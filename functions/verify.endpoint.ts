@@ -1,15 +1,12 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** Email verification link: `GET /{kind}/verify?token=`. */
 export const spec = defineEndpoint({
   name: "verify",
   routes: [{ method: "GET", path: "/verify" }],
-  perKind: true,
   auth: "none",
   rateLimit: "verify",
   audit: { action: "verify_email" },
   errors: ["invalid_or_expired_token", "conflict"],
   ...TOKEN_FUNCTION,
-  secrets: ALL_SECRETS,
 });

@@ -10,7 +10,7 @@
  * public paths keep the seed's spellings (`/forget_password`).
  */
 import type { RateLimitPolicyName } from "../config/rate-limits";
-import type { SecretName } from "../config/secrets";
+import { ALL_SECRETS, type SecretName } from "../config/secrets";
 import type { ErrorCode } from "../errors";
 import type { AuditAction } from "../ports/audit";
 
@@ -92,16 +92,27 @@ export function resourceName(stem: string): string {
     .join("");
 }
 
-/** Functions that hash passwords: native Argon2 installed by SST, and memory for CPU. */
+/**
+ * Account functions that hash passwords: routes per kind, native Argon2 installed by SST, memory
+ * for CPU, and (until configuration is read per function) every secret.
+ */
 export const PASSWORD_FUNCTION = {
+  perKind: true,
+  secrets: ALL_SECRETS,
   runtime: "node",
   memoryMB: 1024,
   timeoutSeconds: 10,
   nodeInstall: ["@node-rs/argon2"],
 } as const;
 
-/** Account functions that never hash a password: less memory, no native package. */
-export const TOKEN_FUNCTION = { runtime: "node", memoryMB: 512, timeoutSeconds: 10 } as const;
+/** Account functions that never hash a password: routes per kind, less memory, no native package. */
+export const TOKEN_FUNCTION = {
+  perKind: true,
+  secrets: ALL_SECRETS,
+  runtime: "node",
+  memoryMB: 512,
+  timeoutSeconds: 10,
+} as const;
 
 /** Codes any bearer-authenticated route can answer. */
 const BEARER_CODES: readonly ErrorCode[] = [
