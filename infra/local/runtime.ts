@@ -2,22 +2,16 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
-import { Hono } from "hono";
-import { parseConfig } from "../../shared/config/schema";
-import { AuthError } from "../../shared/errors";
-import { securityHeaders } from "../../shared/http/app";
+import type { Hono } from "hono";
 import type { FunctionContext } from "../../shared/http/context";
-import { problemResponse, problems } from "../../shared/http/problem";
-import { createContext } from "../../shared/wiring/context";
-import { PASSWORD_SETTER } from "../../shared/wiring/passwords";
 import { buildManifest, type FunctionSpec } from "../functions";
-import { buildOpenApiDocument } from "../openapi";
 import { ensureDevSecrets } from "./dev-secrets";
 import type { Outbox } from "./outbox";
 import { createOutboxApp } from "./outbox-app";
 import { startProviderCapture } from "./provider-capture";
 import { startQstashEmulator } from "./qstash-emulator";
 import { startRedisServer } from "./redis-server";
+import { createFunctionRouter, createLocalContext } from "./router";
 import { startUpstashBridge } from "./upstash-bridge";
 
 /** What {@link startLocalRuntime} started, for the banner and for tests. */
@@ -158,57 +152,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     env.PORT = String(port);
     env.APP_URL ||= url;
 
-    const config = parseConfig(env); // fails loudly here, not at the first request
-    const context: FunctionContext = createContext(config, {
-      ...PASSWORD_SETTER,
-      apiDocument: () =>
-        buildOpenApiDocument({
-          title: config.appName,
-          serverUrl: config.appUrl,
-          userKinds: config.userKinds,
-          context,
-        }),
-    });
+    const context = createLocalContext(env); // parses the configuration: fails loudly here
     cleanups.push(() => context.close()); // the user store and the audit log, when opened
-
-    const manifest = await buildManifest(config.userKinds);
-    const app = new Hono();
-    // The same headers as every function app; a function's own headers pass through unchanged.
-    app.use(securityHeaders());
-    if (outbox) app.route("/", createOutboxApp(outbox));
-    /** Methods served per path, for 405 + Allow (RFC 9110 §15.5.6) on a known path with another method. */
-    const methodsByPath = new Map<string, string[]>();
-    const corsEnabled = config.http.corsOrigins.length > 0;
-    for (const fn of manifest) {
-      const mod = (await import(new URL(`../../${fn.module}.ts`, import.meta.url).href)) as {
-        createApp: (ctx: FunctionContext) => {
-          fetch: (req: Request, env: unknown) => Response | Promise<Response>;
-        };
-      };
-      const fnApp = mod.createApp(context);
-      for (const route of fn.routes) {
-        app.on(route.method, route.path, (c) => fnApp.fetch(c.req.raw, c.env));
-        const methods = methodsByPath.get(route.path);
-        if (!methods) {
-          methodsByPath.set(route.path, [route.method]);
-          // CORS preflights go to the function owning the path: its CORS middleware answers them.
-          if (corsEnabled) app.options(route.path, (c) => fnApp.fetch(c.req.raw, c.env));
-        } else if (!methods.includes(route.method)) methods.push(route.method);
-      }
-    }
-    app.notFound((c) => {
-      const methods = methodsByPath.get(c.req.path);
-      if (!methods) return problemResponse(problems.notFound(), undefined);
-      const allow = [
-        ...methods,
-        ...(methods.includes("GET") ? ["HEAD"] : []),
-        ...(corsEnabled ? ["OPTIONS"] : []),
-      ];
-      const err = new AuthError("method_not_allowed", {
-        detail: `Use ${allow.join(", ")} on this path`,
-        headers: { Allow: allow.join(", ") },
-      });
-      return problemResponse(err, undefined);
+    const manifest = await buildManifest(context.config.userKinds);
+    const app = await createFunctionRouter(context, (router) => {
+      if (outbox) router.route("/", createOutboxApp(outbox));
     });
     root = app;
     return { url, manifest, context, outbox, notes, stop: stopAll };

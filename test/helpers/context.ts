@@ -1,8 +1,5 @@
-import { buildOpenApiDocument } from "../../infra/openapi";
-import { parseConfig } from "../../shared/config/schema";
+import { createLocalContext } from "../../infra/local/router";
 import type { FunctionContext } from "../../shared/http/context";
-import { createContext } from "../../shared/wiring/context";
-import { PASSWORD_SETTER } from "../../shared/wiring/passwords";
 import { testEnv } from "./env";
 
 /**
@@ -13,16 +10,5 @@ import { testEnv } from "./env";
  * manual clock, every function routed in process).
  */
 export function testContext(overrides: Record<string, string> = {}): FunctionContext {
-  const config = parseConfig(testEnv(overrides));
-  const context: FunctionContext = createContext(config, {
-    ...PASSWORD_SETTER,
-    apiDocument: () =>
-      buildOpenApiDocument({
-        title: config.appName,
-        serverUrl: config.appUrl,
-        userKinds: config.userKinds,
-        context,
-      }),
-  });
-  return context;
+  return createLocalContext(testEnv(overrides));
 }
