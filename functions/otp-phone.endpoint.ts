@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** SMS code request: `POST /{kind}/otp_phone`. */
@@ -8,5 +9,6 @@ export const spec = defineEndpoint({
   rateLimit: "otp_phone",
   audit: { action: "otp_send" },
   errors: ["otp_cooldown", "otp_daily_limit", "queue_unavailable"],
+  secrets: [...REDIS_SECRETS, "EmailSalt", "EncryptionKey", "JwtSecret", "MongoUrl", "QstashToken"],
   ...TOKEN_FUNCTION,
 });

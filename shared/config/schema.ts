@@ -1,11 +1,13 @@
 import { z } from "zod";
 import { ConfigError } from "../errors";
+import { restrictConfig, withholdSecrets } from "./grants";
 import { appUrlOf, type HttpConfig, httpEnv, parseHttp } from "./http";
 import { type JwtConfig, jwtEnv, parseJwt } from "./jwt";
 import { type KeysConfig, keysEnv, parseKeys } from "./keys";
 import { type OperationsConfig, operationsEnv, parseOperations } from "./operations";
 import { type PasswordConfig, parsePassword, passwordEnv } from "./password";
 import { type ProvidersConfig, parseProviders, providersEnv } from "./providers";
+import type { SecretName } from "./secrets";
 import { formatProblem, parseEnvironment, valuesOf } from "./section";
 import { parseService, type ServiceConfig, serviceEnv } from "./service";
 import { parseStores, type StoresConfig, storesEnv } from "./stores";
@@ -60,9 +62,22 @@ export const ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
  * variable: first the malformed ones (in the order of the sections), then what each section's rules
  * refuse.
  *
+ * With `options.secrets`, the configuration of one function granted exactly those secrets (least
+ * privilege, `shared/config/grants.ts`): every other secret's variables are ignored and the
+ * fields they feed throw `SecretWithheldError` when read. Without it, every secret is granted
+ * (the local runtime, scripts, tests of the whole service).
+ *
  * @throws ConfigError whose message names every offending variable and what it expects.
  */
-export function parseConfig(source: Record<string, string | undefined>): Config {
+export function parseConfig(
+  source: Record<string, string | undefined>,
+  options: { secrets?: readonly SecretName[] } = {},
+): Config {
+  if (options.secrets === undefined) return parseAll(source);
+  return restrictConfig(parseAll(withholdSecrets(source, options.secrets)), options.secrets);
+}
+
+function parseAll(source: Record<string, string | undefined>): Config {
   const { env, problems, malformed } = parseEnvironment(envSchema, source);
   const production = env.ENVIRONMENT === "production";
   const appUrl = appUrlOf(env, { production });
