@@ -10,6 +10,7 @@ import { type ProvidersConfig, parseProviders, providersEnv } from "./providers"
 import type { SecretName } from "./secrets";
 import { formatProblem, parseEnvironment, valuesOf } from "./section";
 import { parseService, type ServiceConfig, serviceEnv } from "./service";
+import { parseSms, type SmsConfig, smsEnv } from "./sms";
 import { parseStores, type StoresConfig, storesEnv } from "./stores";
 import { parseTokens, type TokensConfig, tokensEnv } from "./tokens";
 
@@ -20,7 +21,7 @@ export { decodeBase64 } from "./keys";
  * names (`Seconds`, `Bytes`, `KiB`). Secrets are kept as given; decoding into keys happens here so
  * a malformed key fails at cold start, not at the first request. Each part is documented in the
  * module of its section: `service`, `http`, `jwt`, `keys`, `password`, `stores`, `providers`,
- * `tokens`, `operations` (all under `shared/config/`).
+ * `tokens`, `operations`, `sms` (the SMS rules; all under `shared/config/`).
  */
 export interface Config
   extends ServiceConfig,
@@ -31,7 +32,8 @@ export interface Config
     StoresConfig,
     ProvidersConfig,
     TokensConfig,
-    OperationsConfig {}
+    OperationsConfig,
+    SmsConfig {}
 
 /** Every variable the configuration reads: the variables of all sections. */
 const envSchema = z.object({
@@ -44,6 +46,7 @@ const envSchema = z.object({
   ...providersEnv.shape,
   ...tokensEnv.shape,
   ...operationsEnv.shape,
+  ...smsEnv.shape,
 });
 
 /** Names of every environment variable the configuration reads (documented in `.env.example`). */
@@ -91,6 +94,7 @@ function parseAll(source: Record<string, string | undefined>): Config {
     providers: parseProviders(env, { production, appName: env.APP_NAME }),
     tokens: parseTokens(env, { production }),
     operations: parseOperations(env, { production }),
+    smsRules: parseSms(env),
   };
   // A rule's problem with a malformed variable adds nothing: the variable is already named.
   const refused = Object.values(sections).flatMap((section) => section.problems);
@@ -107,5 +111,6 @@ function parseAll(source: Record<string, string | undefined>): Config {
     ...values.providers,
     ...values.tokens,
     ...values.operations,
+    ...values.smsRules,
   };
 }

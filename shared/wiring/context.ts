@@ -171,6 +171,7 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
     keyRing,
     queue,
     audit,
+    metrics,
     ...(options.passwordHasher ? { passwordHasher: options.passwordHasher } : {}),
     ...(options.passwordPolicy ? { passwordPolicy: options.passwordPolicy } : {}),
     ...(options.nowMs ? { nowMs: options.nowMs } : {}),
