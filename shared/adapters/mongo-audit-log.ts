@@ -33,6 +33,8 @@ export interface AuditDoc {
   client: string | null;
   code: string | null;
   requestId: string | null;
+  /** Occurrences of an aggregated event; absent on ordinary events (one). */
+  count?: number;
 }
 
 /** Name of the collection. */
@@ -100,6 +102,7 @@ export function fromAuditDoc(doc: AuditDoc): AuditEvent {
     client: doc.client ?? null,
     code: doc.code ?? null,
     requestId: doc.requestId ?? null,
+    ...(typeof doc.count === "number" && doc.count > 1 ? { count: doc.count } : {}),
   };
 }
 
@@ -169,6 +172,25 @@ export function createMongoAuditLog(opts: MongoAuditLogOptions): MongoAuditLog {
       } catch (error) {
         if (error instanceof MongoServerError && error.code === 11000) return;
         throw error;
+      }
+    },
+
+    async recordAggregated(event) {
+      assertAuditEvent(event);
+      await indexes();
+      const { _id, ...fields } = toAuditDoc(event); // no count: $inc sets it
+      const upsert = () =>
+        collection.updateOne(
+          { _id },
+          { $setOnInsert: fields, $inc: { count: event.count ?? 1 } },
+          { upsert: true },
+        );
+      try {
+        await upsert();
+      } catch (error) {
+        // Two first writes of one id raced (both tried to insert): the loser's retry now updates.
+        if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
+        await upsert();
       }
     },
 
