@@ -160,6 +160,8 @@ export function createMongoAuditLog(opts: MongoAuditLogOptions): MongoAuditLog {
     return ready;
   };
   let closed = false;
+  /** The last aggregated write of each id still running from this instance (see `recordAggregated`). */
+  const aggregating = new Map<string, Promise<void>>();
 
   return {
     retention: indexes,
@@ -185,12 +187,25 @@ export function createMongoAuditLog(opts: MongoAuditLogOptions): MongoAuditLog {
           { $setOnInsert: fields, $inc: { count: event.count ?? 1 } },
           { upsert: true },
         );
+      const write = async () => {
+        try {
+          await upsert();
+        } catch (error) {
+          // Two first writes of one id raced (both tried to insert): the loser's retry now updates.
+          if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
+          await upsert();
+        }
+      };
+      // One write per id at a time from this instance: MongoDB's $inc is atomic anyway, but
+      // FerretDB v1 applies an update by reading and writing back the document, so concurrent
+      // increments would be lost. Across instances on such a server the count is a lower bound.
+      const previous = aggregating.get(_id) ?? Promise.resolve();
+      const mine = previous.then(write, write);
+      aggregating.set(_id, mine);
       try {
-        await upsert();
-      } catch (error) {
-        // Two first writes of one id raced (both tried to insert): the loser's retry now updates.
-        if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
-        await upsert();
+        await mine;
+      } finally {
+        if (aggregating.get(_id) === mine) aggregating.delete(_id);
       }
     },
 
