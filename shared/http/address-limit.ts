@@ -1,10 +1,8 @@
-import type { MiddlewareHandler } from "hono";
 import { type RateLimitPolicyName, rateLimitPolicies } from "../config/rate-limits";
 import { errorFields } from "../observability/logger";
-import type { AppEnv } from "./app";
 import type { FunctionContext } from "./context";
 import { problems } from "./problem";
-import { type AddressLimit, createAddressLimit } from "./rate-limit";
+import { type AddressLimit, createAddressLimit, enforcingMiddleware } from "./rate-limit";
 
 /**
  * The per-address limit `policyName` (`shared/config/rate-limits.ts`, with its `RATE_LIMITS`
@@ -42,14 +40,5 @@ export function addressLimit(ctx: FunctionContext, policyName: RateLimitPolicyNa
     }
     return resolved.enforce(c);
   };
-  return {
-    enforce,
-    middleware(): MiddlewareHandler<AppEnv> {
-      return async function addressLimit(c, next) {
-        const headers = await enforce(c);
-        await next();
-        for (const [name, value] of Object.entries(headers)) c.header(name, value);
-      };
-    },
-  };
+  return { enforce, middleware: () => enforcingMiddleware(enforce) };
 }

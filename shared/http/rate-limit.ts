@@ -429,14 +429,14 @@ export function createAddressLimit(options: AddressLimitOptions): AddressLimit {
     if (!check.success) throw refusal([check], nowMs);
     return rateLimitHeaders(check, nowMs);
   };
-  return {
-    enforce,
-    middleware() {
-      return async function addressLimit(c, next) {
-        const headers = await enforce(c);
-        await next();
-        for (const [name, value] of Object.entries(headers)) c.header(name, value);
-      };
-    },
+  return { enforce, middleware: () => enforcingMiddleware(enforce) };
+}
+
+/** Middleware running `enforce` before the handler and sending the headers it returned on the response. */
+export function enforcingMiddleware(enforce: AddressLimit["enforce"]): MiddlewareHandler<AppEnv> {
+  return async function addressLimit(c, next) {
+    const headers = await enforce(c);
+    await next();
+    for (const [name, value] of Object.entries(headers)) c.header(name, value);
   };
 }
