@@ -41,6 +41,9 @@ export const GENEROUS_RATE_LIMITS = [
   "token",
   "change_password",
   "logout_all",
+  "health",
+  "operations",
+  "job_signature",
   "global",
 ]
   .map((name) => `${name}=10000/60`)
