@@ -111,7 +111,11 @@ async function accountLife(kind: string, n: number) {
   expect((await call("POST", `/${kind}/create`, { json: user })).status).toBe(201);
   const verifyLink = await linkTo(user.email, "/verify?token=");
   remember(tokenOf(verifyLink));
+  // The link's page (verifies nothing), then its button's POST.
   expect((await call("GET", new URL(verifyLink).pathname + new URL(verifyLink).search)).status).toBe(200);
+  expect(
+    (await call("POST", new URL(verifyLink).pathname, { json: { token: tokenOf(verifyLink) } })).status,
+  ).toBe(200);
 
   expect(
     (await call("POST", `/${kind}/login`, { form: { username: user.email, password: wrongPassword } }))

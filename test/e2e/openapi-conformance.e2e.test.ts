@@ -69,9 +69,10 @@ describe("responses conform to the OpenAPI document", () => {
     const page = await call("GET", `${link.pathname}${link.search}`, { headers: { accept: "text/html" } });
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toMatch(/^text\/html/);
-    const reused = await call("GET", `${link.pathname}${link.search}`, {
-      headers: { accept: "application/json" },
-    });
+    const linkToken = { token: link.searchParams.get("token") };
+    const verified = await call("POST", link.pathname, { json: linkToken });
+    expect(verified.status).toBe(200);
+    const reused = await call("POST", link.pathname, { json: linkToken });
     expect(reused.status).toBe(400);
 
     const login = await call("POST", "/User1/login", { form: { username: user.email, password: PASSWORD } });
@@ -123,9 +124,7 @@ describe("responses conform to the OpenAPI document", () => {
   it("answers 429 on a rate-limited route with a documented problem", async () => {
     let limited: Awaited<ReturnType<typeof call>> | undefined;
     for (let i = 0; i < 8 && !limited; i++) {
-      const res = await call("GET", "/User2/verify?token=AAAAAAAAAAAAAAAAAAAAAAAA", {
-        headers: { accept: "application/json" },
-      });
+      const res = await call("POST", "/User2/verify", { json: { token: "AAAAAAAAAAAAAAAAAAAAAAAA" } });
       if (res.status === 429) limited = res;
       else expect(res.status).toBe(400);
     }
