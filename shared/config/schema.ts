@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ConfigError } from "../errors";
 import { appUrlOf, type HttpConfig, httpEnv, parseHttp } from "./http";
+import { type JobsConfig, jobsEnv, parseJobs } from "./jobs";
 import { type JwtConfig, jwtEnv, parseJwt } from "./jwt";
 import { type KeysConfig, keysEnv, parseKeys } from "./keys";
 import { type OperationsConfig, operationsEnv, parseOperations } from "./operations";
@@ -18,7 +19,7 @@ export { decodeBase64 } from "./keys";
  * names (`Seconds`, `Bytes`, `KiB`). Secrets are kept as given; decoding into keys happens here so
  * a malformed key fails at cold start, not at the first request. Each part is documented in the
  * module of its section: `service`, `http`, `jwt`, `keys`, `password`, `stores`, `providers`,
- * `tokens`, `operations` (all under `shared/config/`).
+ * `tokens`, `operations`, `jobs` (all under `shared/config/`).
  */
 export interface Config
   extends ServiceConfig,
@@ -29,7 +30,8 @@ export interface Config
     StoresConfig,
     ProvidersConfig,
     TokensConfig,
-    OperationsConfig {}
+    OperationsConfig,
+    JobsConfig {}
 
 /** Every variable the configuration reads: the variables of all sections. */
 const envSchema = z.object({
@@ -42,6 +44,7 @@ const envSchema = z.object({
   ...providersEnv.shape,
   ...tokensEnv.shape,
   ...operationsEnv.shape,
+  ...jobsEnv.shape,
 });
 
 /** Names of every environment variable the configuration reads (documented in `.env.example`). */
@@ -76,6 +79,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     providers: parseProviders(env, { production, appName: env.APP_NAME }),
     tokens: parseTokens(env, { production }),
     operations: parseOperations(env, { production }),
+    jobs: parseJobs(env),
   };
   // A rule's problem with a malformed variable adds nothing: the variable is already named.
   const refused = Object.values(sections).flatMap((section) => section.problems);
@@ -92,5 +96,6 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     ...values.providers,
     ...values.tokens,
     ...values.operations,
+    ...values.jobs,
   };
 }

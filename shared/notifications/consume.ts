@@ -6,6 +6,7 @@
 import type { KeyRing } from "../crypto/envelope";
 import { ERRORS, type ErrorCode } from "../errors";
 import { PROBLEM_CONTENT_TYPE, problemBody } from "../http/problem";
+import { rejectUnlessSigned } from "../http/qstash-signature";
 import type { AuditRecorder } from "../observability/audit";
 import { errorFields, type Logger } from "../observability/logger";
 import type { Kv } from "../ports/kv";
@@ -118,30 +119,11 @@ export async function consumeDelivery<M extends Notification>(
   // The message id header is not signed: log it only when it looks like an id, never as free text.
   const messageId = req.messageId !== undefined && MESSAGE_ID.test(req.messageId) ? req.messageId : null;
   let log = deps.log.child({ message_id: messageId, attempt: req.retried + 1 });
-  const verified = await deps.verifier.verify({
-    signature: req.signature,
-    rawBody: req.rawBody,
-    url: req.url,
-  });
-  if (!verified) {
-    const reason = req.signature ? "invalid" : "missing";
-    log.warn("delivery signature rejected", {
-      event: "delivery_rejected",
-      code: "invalid_signature",
-      reason,
-    });
-    // Awaited (the recorder bounds its wait and never throws): on Lambda, unawaited work may never run.
-    await deps.audit?.record({
-      kind: null,
-      action: "signature_rejected",
-      outcome: "failure",
-      actor: null,
-      clientAddress: req.clientAddress ?? null,
-      code: `${reason}_signature`,
-      requestId: req.requestId ?? null,
-    });
-    return problem("invalid_signature", "A valid Upstash-Signature is required");
-  }
+  const rejected = await rejectUnlessSigned(
+    { verifier: deps.verifier, log, ...(deps.audit ? { audit: deps.audit } : {}) },
+    req,
+  );
+  if (rejected) return rejected;
 
   const opened = await openNotification(deps.ring, req.rawBody);
   if (!opened) {

@@ -19,6 +19,10 @@ import { type Metrics, seriesKey, statusClass } from "./metrics";
 export const HTTP_REQUESTS_METRIC = "auth_http_requests_total";
 /** Audit events, by event (`login_failure`, `rate_limited`, …) and user kind. */
 export const EVENTS_METRIC = "auth_events_total";
+/** Scheduled-job parts, by job and outcome (`done`, `continued`, `duplicate`, `failed`). */
+export const JOB_PARTS_METRIC = "auth_job_parts_total";
+/** What the scheduled jobs did, by job and count name (`purged`, `rewrapped`, `items`, …). */
+export const JOB_ITEMS_METRIC = "auth_job_items_total";
 /** The window the sums cover, seconds. */
 export const WINDOW_METRIC = "auth_metrics_window_seconds";
 
@@ -34,6 +38,14 @@ export function metricFamilies(windowMinutes: number) {
     },
     [EVENTS_METRIC]: {
       help: `Security-relevant events (the audit trail's actions and outcomes) ${over}, by event and user kind.`,
+      type: "gauge" as const,
+    },
+    [JOB_PARTS_METRIC]: {
+      help: `Scheduled-job parts ${over}, by job and outcome (done, continued, duplicate, failed).`,
+      type: "gauge" as const,
+    },
+    [JOB_ITEMS_METRIC]: {
+      help: `What the scheduled jobs did ${over}, by job and count (purged, rewrapped, items, ...).`,
       type: "gauge" as const,
     },
     [WINDOW_METRIC]: {

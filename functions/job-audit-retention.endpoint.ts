@@ -1,0 +1,9 @@
+import { defineEndpoint, JOB_FUNCTION } from "../shared/http/endpoint";
+
+/** Scheduled job (daily at 03:47 UTC: deletes audit events older than `AUDIT_RETENTION_DAYS`); `POST /jobs/audit-retention`, QStash only. */
+export const spec = defineEndpoint({
+  name: "job-audit-retention",
+  routes: [{ method: "POST", path: "/jobs/audit-retention" }],
+  schedule: "47 3 * * *",
+  ...JOB_FUNCTION,
+});

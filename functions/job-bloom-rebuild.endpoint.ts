@@ -1,0 +1,9 @@
+import { defineEndpoint, JOB_FUNCTION } from "../shared/http/endpoint";
+
+/** Scheduled job (daily at 03:17 UTC: rebuilds each kind's email Bloom filter from the store); `POST /jobs/bloom-rebuild`, QStash only. */
+export const spec = defineEndpoint({
+  name: "job-bloom-rebuild",
+  routes: [{ method: "POST", path: "/jobs/bloom-rebuild" }],
+  schedule: "17 3 * * *",
+  ...JOB_FUNCTION,
+});
