@@ -50,6 +50,14 @@ async function poll<T>(find: () => T | undefined, what: string, timeoutMs: numbe
   }
 }
 
+/** Options of {@link startTestServer}. */
+export interface TestServerOptions {
+  /** Use (and keep on `stop()`) this data directory, e.g. to restart on the same SQLite file. @default a fresh temp dir, removed on stop */
+  dataDir?: string;
+  /** The clock the functions' use-cases read (a test's manual clock). @default Date.now */
+  nowMs?: () => number;
+}
+
 /**
  * Starts the whole local runtime (every manifest function, Upstash bridge over a fresh
  * redis-server, QStash emulator, Resend/Twilio capture) with test-speed Argon2 parameters.
@@ -57,13 +65,17 @@ async function poll<T>(find: () => T | undefined, what: string, timeoutMs: numbe
  * go to an SQLite file under the temp data dir; a test that wants a cloud setting passes it in
  * `env` (the MongoDB e2e passes `MONGO_URL` and `MONGO_DB`).
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: TestServerOptions = {},
+): Promise<TestServer> {
   for (const name of CLOUD_VARS) delete process.env[name];
-  const dataDir = mkdtempSync(join(tmpdir(), "auth-test-"));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "auth-test-"));
   const runtime = await startLocalRuntime({
     port: 0,
     persistRedis: false,
     env: testEnv({ DATA_DIR: dataDir, ...env }),
+    ...(options.nowMs ? { nowMs: options.nowMs } : {}),
   });
   const outbox = runtime.outbox;
   if (!outbox) throw new Error("the local runtime did not start the provider capture");
@@ -73,7 +85,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     dataDir,
     async stop() {
       await runtime.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
     waitForEmail: (to, match = () => true, timeoutMs = 10_000) =>
       poll(() => outbox.emails().find((e) => e.to === to && match(e)), `an email to ${to}`, timeoutMs),
