@@ -5,10 +5,20 @@
  * progress is read from Redis (where the runner saves it) until it is done.
  */
 import { randomBytes } from "node:crypto";
+import type { DevRuntimeState } from "../../infra/local/dev-state";
 import type { LocalRuntime } from "../../infra/local/runtime";
 import { scheduleIdOf } from "../../infra/schedules";
 import { createQstashJobQueue } from "../../shared/adapters/qstash-queue";
+import { createUpstashKv, createUpstashRedis } from "../../shared/adapters/upstash-kv";
 import { type JobProgress, readProgress } from "../../shared/jobs/progress";
+import type { Kv } from "../../shared/ports/kv";
+
+/** A running service the jobs are driven on: its public URL, its Redis and its QStash emulator. */
+export interface JobTarget {
+  appUrl: string;
+  kv: Kv;
+  qstash: { url: string; token: string };
+}
 
 /** The emulator the runtime started (its URL and token are in the environment it set). */
 export function emulatorOf(): { url: string; token: string } {
@@ -18,16 +28,31 @@ export function emulatorOf(): { url: string; token: string } {
   return { url, token };
 }
 
+/** A local runtime started in this process as a {@link JobTarget}. */
+export function targetOf(server: Pick<LocalRuntime, "context">): JobTarget {
+  return { appUrl: server.context.config.appUrl, kv: server.context.kv(), qstash: emulatorOf() };
+}
+
+/** A dev server in another process (its `dev-runtime.json` note) as a {@link JobTarget}. */
+export function targetOfDevState(state: DevRuntimeState): JobTarget {
+  const redis = createUpstashRedis({
+    url: state.redis.restUrl,
+    token: state.redis.restToken,
+    timeoutMs: 5000,
+  });
+  return { appUrl: state.appUrl, kv: createUpstashKv(redis), qstash: state.qstash };
+}
+
 /** Waits (≤ timeoutMs) for a run's progress to be `done`; a failed part is retried by the emulator meanwhile. */
 export async function waitForRun(
-  server: Pick<LocalRuntime, "context">,
+  target: JobTarget,
   job: string,
   run: string,
   timeoutMs = 30_000,
 ): Promise<JobProgress> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const progress = await readProgress(server.context.kv(), job, run);
+    const progress = await readProgress(target.kv, job, run);
     if (progress?.state === "done") return progress;
     if (Date.now() > deadline)
       throw new Error(`job ${job} run ${run} not done in time: ${JSON.stringify(progress)}`);
@@ -37,11 +62,12 @@ export async function waitForRun(
 
 /** Fires the job's QStash schedule now (as its cron would) and waits for that run to finish. */
 export async function triggerSchedule(
-  server: Pick<LocalRuntime, "context">,
+  server: Pick<LocalRuntime, "context"> | JobTarget,
   job: string,
 ): Promise<JobProgress & { run: string }> {
-  const { url, token } = emulatorOf();
-  const scheduleId = scheduleIdOf(`job-${job}`, server.context.config.appUrl);
+  const target = "context" in server ? targetOf(server) : server;
+  const { url, token } = target.qstash;
+  const scheduleId = scheduleIdOf(`job-${job}`, target.appUrl);
   const res = await fetch(`${url}/v2/schedules/${scheduleId}/trigger`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}` },
@@ -49,7 +75,7 @@ export async function triggerSchedule(
   if (res.status !== 200) throw new Error(`trigger ${scheduleId}: ${res.status} ${await res.text()}`);
   const { messageId } = (await res.json()) as { messageId: string };
   // A scheduled delivery starts a run named by its message id.
-  return { ...(await waitForRun(server, job, messageId)), run: messageId };
+  return { ...(await waitForRun(target, job, messageId)), run: messageId };
 }
 
 /** Publishes a run of `job` (as `npm run job` does through a dev server) and waits for it. */
@@ -58,9 +84,13 @@ export async function publishRun(
   job: string,
   body: { kind?: string } = {},
 ): Promise<JobProgress & { run: string }> {
-  const { url, token } = emulatorOf();
+  const target = targetOf(server);
   const run = `run_${randomBytes(12).toString("base64url")}`;
-  const queue = createQstashJobQueue({ token, baseUrl: url, appUrl: server.context.config.appUrl });
+  const queue = createQstashJobQueue({
+    token: target.qstash.token,
+    baseUrl: target.qstash.url,
+    appUrl: target.appUrl,
+  });
   await queue.publish({ job, body: JSON.stringify({ run, ...body }), deduplicationId: `${job}-${run}-1` });
-  return { ...(await waitForRun(server, job, run)), run };
+  return { ...(await waitForRun(target, job, run)), run };
 }
