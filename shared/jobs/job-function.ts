@@ -52,15 +52,15 @@ function parseJobMessage(rawBody: string): JobMessageBody {
 /**
  * Defines a job function from its endpoint spec (`schedule`, `timeoutSeconds`) and its job.
  * @returns `createApp(ctx)`.
- * @throws Error when the spec's one route is not `POST /jobs/<job name>`.
+ * @throws Error when the spec's one route is not `POST /jobs/<job name>` or its auth is not `signature`.
  */
 export function defineJobFunction<D>(
-  spec: Pick<EndpointSpec, "name" | "timeoutSeconds" | "routes">,
+  spec: Pick<EndpointSpec, "name" | "timeoutSeconds" | "routes" | "auth">,
   job: Job<D>,
 ): CreateApp {
   const path = `/jobs/${job.name}`;
-  if (spec.routes.length !== 1 || spec.routes[0]?.path !== path)
-    throw new Error(`${spec.name}: a job function has the one route POST ${path}`);
+  if (spec.auth !== "signature" || spec.routes.length !== 1 || spec.routes[0]?.path !== path)
+    throw new Error(`${spec.name}: a job function has auth "signature" and the one route POST ${path}`);
   return defineFunction(spec, (app, ctx) => {
     const { config } = ctx;
     const url = `${config.appUrl}${path}`;
