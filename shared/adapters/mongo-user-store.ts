@@ -64,6 +64,9 @@ export const MONGO_CLIENT_OPTIONS = {
   connectTimeoutMS: 5_000,
 } as const satisfies MongoClientOptions;
 
+/** Name of the plain index on `createdAtMs` (scans of the scheduled jobs). */
+const CREATED_INDEX_NAME = "createdAtMs";
+
 /** An anchored regular expression for "wrapped under `keyId`"; key ids are `[A-Za-z0-9_-]` only (checked). */
 function wrappedUnder(keyId: string): RegExp {
   return new RegExp(`^${wrappedKeyPrefix(keyId).replaceAll(".", "\\.")}`);
@@ -164,13 +167,20 @@ export function createMongoUserStore(opts: MongoUserStoreOptions): UserStore {
     return byEmail === null ? null : ("duplicate_email" as const);
   }
 
-  /** Ensures the unique email-index exists before the first insert into a collection (once per container). */
+  /**
+   * Ensures the unique email index (and the sign-up time index the jobs' scans use) exist before
+   * the first insert into a collection (once per container).
+   */
   function ensureIndexes(kind: string, collection: Collection<UserDoc>): Promise<void> {
     const key = `${opts.url}|${opts.dbName}|${collectionNameOf(kind)}`;
     let ready = indexesReady.get(key);
     if (ready === undefined) {
       ready = collection
-        .createIndex({ emailIndex: 1 }, { unique: true, name: EMAIL_INDEX_NAME })
+        .createIndexes([
+          { key: { emailIndex: 1 }, unique: true, name: EMAIL_INDEX_NAME },
+          // For the scheduled jobs' scans by sign-up time (purge-unverified, bloom-rebuild).
+          { key: { createdAtMs: 1 }, name: CREATED_INDEX_NAME },
+        ])
         .then(() => undefined)
         .catch((error: unknown) => {
           indexesReady.delete(key);
