@@ -11,7 +11,8 @@
  * plain environment variables.
  *
  * Deploy: `npx sst secret set JwtSecret … --stage production` for each secret, then
- * `npx sst deploy --stage production` (see README "Deploy").
+ * `npx sst deploy --stage production`, then `npm run schedules:sync` (the scheduled jobs' QStash
+ * schedules, from the manifest's `schedule`s: SST has no QStash component; see README "Deploy").
  */
 export default $config({
   app(input) {

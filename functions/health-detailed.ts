@@ -34,6 +34,11 @@ const Bloom = z.object({
   estimated_items: z.number().nullable().openapi({ description: "Distinct items estimated from the fill" }),
   error: z.string().optional(),
 });
+const KeyUsage = z.object({
+  by_key_id: z.record(z.string(), z.number().int()).nullable(),
+  other: z.number().int().nullable(),
+  error: z.string().optional(),
+});
 const DetailedHealth = z
   .object({
     status: Status,
@@ -48,6 +53,10 @@ const DetailedHealth = z
       active_key_id: z.string(),
       key_count: z.number().int(),
       key_ids: z.array(z.string()),
+      records: z.record(z.string(), KeyUsage).openapi({
+        description:
+          "Per user kind: how many records each ring key still wraps (`by_key_id`; 0 means the key can be removed once `rotate-keys` has run) and how many are under a key not in the ring (`other`)",
+      }),
     }),
   })
   .openapi("DetailedHealth");
@@ -55,7 +64,8 @@ const DetailedHealth = z
 /**
  * `GET /health/detailed` (operators only): what `/health` says plus each dependency's latency
  * (database, Redis, QStash), each kind's email Bloom filter fill and estimated false-positive rate,
- * the key ring's active key id and key ids (never key material), and the build version.
+ * the key ring's active key id and key ids (never key material) with the records each key still
+ * wraps per kind (for key rotation), and the build version.
  */
 export const createApp = defineFunction(spec, (app, ctx) => {
   registerOpsSecurityScheme(app);
@@ -67,6 +77,7 @@ export const createApp = defineFunction(spec, (app, ctx) => {
     pingStore: async () => (await ctx.store()).ping(),
     pingRedis: () => ctx.kv().ping(),
     keyRing: () => ctx.keyRing(),
+    countRecords: async (kind, query) => (await ctx.store()).count(kind, query),
     emailBloom: (kind) =>
       createBloomFilter(ctx.kv(), {
         key: redisKeys.emailBloom(kind),

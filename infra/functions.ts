@@ -2,7 +2,8 @@
  * The function manifest: every deployed function, read from the endpoint specs colocated with the
  * functions (`functions/<name>.endpoint.ts`, see `shared/http/endpoint.ts`). `sst.config.ts`, the
  * local runtime, the OpenAPI document and the tests all read it, so a function cannot exist in one
- * place and be missing in another. Adding an endpoint is adding its two files under `functions/`
+ * place and be missing in another. Scheduled jobs carry their cron here (`schedule`); their QStash
+ * schedules are derived from it by `infra/schedules.ts`. Adding an endpoint is adding its two files under `functions/`
  * (the spec and the app) and its use-case: nothing here lists them.
  */
 import { readdirSync } from "node:fs";
@@ -55,6 +56,8 @@ export interface FunctionSpec {
    * It has no `routes`; the local server ignores it (it answers unknown paths itself).
    */
   gatewayDefault?: true;
+  /** A scheduled job's cron expression (UTC), delivered by a QStash schedule to its one route. */
+  schedule?: string;
   /** The spec it was built from. */
   endpoint: EndpointSpec;
 }
@@ -103,6 +106,7 @@ export function functionSpecOf(spec: EndpointSpec, kinds: readonly string[]): Fu
     ...(spec.nodeInstall ? { nodeInstall: spec.nodeInstall } : {}),
     ...(spec.copyFiles ? { copyFiles: spec.copyFiles } : {}),
     ...(spec.gatewayDefault ? { gatewayDefault: true as const } : {}),
+    ...(spec.schedule ? { schedule: spec.schedule } : {}),
     endpoint: spec,
   };
 }

@@ -102,6 +102,9 @@ export const ERRORS = {
   delivery_in_progress: { status: 503, detail: "This message is being delivered by another attempt" },
   provider_unavailable: { status: 503, detail: "The provider is unavailable; retry later" },
   delivery_failed: { status: 500, detail: "The delivery failed; retry later" },
+  // Scheduled jobs (answers to QStash)
+  job_in_progress: { status: 503, detail: "Another delivery of this job run is working; retry later" },
+  job_failed: { status: 500, detail: "The job part failed; a retry resumes from its saved progress" },
   // Dependencies and faults
   service_unavailable: { status: 503, detail: "A required service is unavailable; try again shortly" },
   queue_unavailable: { status: 503, detail: "The message queue is unavailable" },

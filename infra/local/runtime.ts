@@ -2,10 +2,14 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
+import { Client } from "@upstash/qstash";
 import type { Hono } from "hono";
 import type { FunctionContext } from "../../shared/http/context";
+import type { ContextOptions } from "../../shared/wiring/context";
 import { buildManifest, type FunctionSpec } from "../functions";
+import { desiredSchedules, syncSchedules } from "../schedules";
 import { ensureDevSecrets } from "./dev-secrets";
+import { removeDevState, writeDevState } from "./dev-state";
 import type { Outbox } from "./outbox";
 import { createOutboxApp } from "./outbox-app";
 import { startProviderCapture } from "./provider-capture";
@@ -39,6 +43,8 @@ export interface LocalRuntimeOptions {
   persistRedis?: boolean;
   /** Hears every read of a granted secret by a function (tests derive each function's grants). */
   onSecretRead?: RouterOptions["onSecretRead"];
+  /** The clock the functions' use-cases read (tests move it by hand). @default Date.now */
+  nowMs?: ContextOptions["nowMs"];
 }
 
 const token = (prefix: string) => `${prefix}${randomBytes(24).toString("base64url")}`;
@@ -121,6 +127,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       notes.push(`Resend/Twilio capture at ${capture.url}; read mail at /_dev/outbox`);
     }
 
+    let emulatorUrl: string | undefined;
     if (!env.QSTASH_TOKEN) {
       const credentials = {
         token: token("qstash_local_"),
@@ -133,6 +140,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       env.QSTASH_TOKEN = credentials.token;
       env.QSTASH_CURRENT_SIGNING_KEY = credentials.currentSigningKey;
       env.QSTASH_NEXT_SIGNING_KEY = credentials.nextSigningKey;
+      emulatorUrl = qstash.url;
       notes.push(`QStash emulator at ${qstash.url}`);
     }
 
@@ -155,7 +163,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     env.PORT = String(port);
     env.APP_URL ||= url;
 
-    const context = createLocalContext(env); // parses the configuration: fails loudly here
+    // parses the configuration: fails loudly here
+    const context = createLocalContext(env, options.nowMs ? { nowMs: options.nowMs } : {});
     cleanups.push(() => context.close()); // the user store and the audit log, when opened
     const manifest = await buildManifest(context.config.userKinds);
     const app = await createFunctionRouter(context, {
@@ -165,6 +174,29 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       },
     });
     root = app;
+    if (emulatorUrl) {
+      // The job schedules exist where the service runs: here, in the emulator (in QStash after a
+      // deploy, through `npm run schedules:sync`).
+      const client = new Client({
+        baseUrl: emulatorUrl,
+        token: env.QSTASH_TOKEN ?? "",
+        devMode: false,
+        enableTelemetry: false,
+      });
+      const appUrl = context.config.appUrl;
+      const report = await syncSchedules(client, desiredSchedules(manifest, appUrl), appUrl);
+      notes.push(
+        `QStash schedules in the emulator: ${[...report.created, ...report.updated, ...report.unchanged].join(", ")}`,
+      );
+      writeDevState(dataDir, {
+        pid: process.pid,
+        port,
+        appUrl,
+        qstash: { url: emulatorUrl, token: env.QSTASH_TOKEN ?? "" },
+        redis: { restUrl: env.UPSTASH_REDIS_REST_URL ?? "", restToken: env.UPSTASH_REDIS_REST_TOKEN ?? "" },
+      });
+      cleanups.push(async () => removeDevState(dataDir));
+    }
     return { url, manifest, context, outbox, notes, stop: stopAll };
   } catch (err) {
     await stopAll();

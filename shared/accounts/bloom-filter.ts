@@ -43,6 +43,67 @@ for i = 1, #r - 1 do if r[i] == 0 then return 0 end end
 return 1`,
 };
 
+/** How long a resumable rebuild's staging bitmap and checkpoint outlive their last part, seconds (one day). */
+export const REBUILD_STAGING_TTL_SECONDS = 86_400;
+
+const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Commits one part of a resumable rebuild, atomically (KEYS: staging bitmap, its checkpoint, live
+ * bitmap; ARGV: expected checkpoint ("" for the first part), next checkpoint, TTL seconds, last
+ * ("1"/"0"), mark offset). The checkpoint holds `@<cursor>` while the run builds and `!swapped` once
+ * it swapped. Replies: -1 the staging state is not where this part started (lost: restart the run),
+ * 0 checkpoint advanced, 1 swapped now, 2 already swapped by an earlier attempt of this part.
+ * The swap sets the completeness mark, RENAMEs the staging bitmap over the live one and PERSISTs
+ * it (RENAME carries the staging TTL along); with nothing staged, the live bitmap is deleted.
+ */
+const COMMIT_PART: KvScript = {
+  source: `local at = redis.call('GET', KEYS[2])
+if ARGV[1] ~= '' and at ~= ('@' .. ARGV[1]) then
+  if at == '!swapped' then return 2 end
+  return -1
+end
+if ARGV[4] == '1' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    redis.call('SETBIT', KEYS[1], tonumber(ARGV[5]), 1)
+    redis.call('RENAME', KEYS[1], KEYS[3])
+    redis.call('PERSIST', KEYS[3])
+  else
+    redis.call('DEL', KEYS[3])
+  end
+  redis.call('SET', KEYS[2], '!swapped', 'EX', tonumber(ARGV[3]))
+  return 1
+end
+redis.call('SET', KEYS[2], '@' .. ARGV[2], 'EX', tonumber(ARGV[3]))
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3])) end
+return 0`,
+};
+
+/** One part of a resumable rebuild: see {@link BloomFilter.rebuildPart}. */
+export interface BloomRebuildPart {
+  /** Names the run (`[A-Za-z0-9_-]{1,64}`): its staging bitmap is `<storageKey>:next:<runId>`. */
+  runId: string;
+  /** The checkpoint the previous part committed, or `null` for the first part (starts an empty staging bitmap). */
+  from: string | null;
+  /** The items of this part. */
+  items: AsyncIterable<string> | Iterable<string>;
+  /** What the next part passes as `from` (e.g. the last item's store cursor); unused when `last`. */
+  checkpoint: string;
+  /** The final part: sets the completeness mark and swaps the staging bitmap over the live one. */
+  last: boolean;
+}
+
+/**
+ * The outcome of {@link BloomFilter.rebuildPart}: `continued` (checkpoint committed), `swapped`
+ * (the live bitmap is the complete new one; also the answer to a repeated final part), or `lost`
+ * (the staging state is not at `from`: it expired or was removed; nothing was swapped, start the
+ * run again from `from: null`). `added` counts the items read.
+ */
+export interface BloomRebuildOutcome {
+  status: "continued" | "swapped" | "lost";
+  added: number;
+}
+
 /**
  * What one probe found: `"absent"` (a bit is clear in a complete bitmap: certainly never added),
  * `"maybe"` (every bit set), or `"unknown"` (the bitmap is missing, or was not built complete by
@@ -187,6 +248,23 @@ export interface BloomFilter {
    * @throws Error when the Kv adapter has no `rename`.
    */
   rebuild(items: AsyncIterable<string> | Iterable<string>): Promise<number>;
+  /**
+   * {@link BloomFilter.rebuild} split into parts that may run in different invocations (a
+   * scheduled job with a time budget): the first part (`from: null`) empties the run's staging
+   * bitmap `<storageKey>:next:<runId>`, every part adds its items to it and commits its
+   * `checkpoint`, and the `last` part sets the completeness mark and RENAMEs the staging bitmap
+   * over the live key in one script, so readers switch atomically from the old bitmap to the
+   * complete new one. With {@link BloomFilter.rebuild}, the only code that sets the mark.
+   *
+   * A part that does not start where the previous one committed (its staging state expired after
+   * {@link REBUILD_STAGING_TTL_SECONDS}, or was flushed) adds nothing and answers `lost`, so a run can
+   * never swap in a bitmap that misses a part. Repeating a part is harmless (a Bloom filter only
+   * gains bits; a repeated final part answers `swapped` without touching the live key). The race
+   * described at {@link BloomFilter.rebuild} applies to the whole run. Costs: one GET (parts after
+   * the first), ⌈items·k/8192⌉ SETBIT scripts, one commit script.
+   * @throws TypeError for a malformed `runId`.
+   */
+  rebuildPart(part: BloomRebuildPart): Promise<BloomRebuildOutcome>;
 }
 
 /**
@@ -262,6 +340,29 @@ export function createBloomFilter(kv: Kv, opts: BloomFilterOptions): BloomFilter
         estimatedFalsePositiveRate: fill ** hashes,
         estimatedItems: fill >= 1 ? Number.POSITIVE_INFINITY : (-bits / hashes) * Math.log1p(-fill),
       };
+    },
+    async rebuildPart(part) {
+      if (!RUN_ID.test(part.runId)) throw new TypeError("runId must match [A-Za-z0-9_-]{1,64}");
+      const staging = `${storageKey}:next:${part.runId}`;
+      const checkpointKey = `${staging}:at`;
+      if (part.from === null) await kv.del(staging, checkpointKey);
+      else {
+        const at = await kv.get(checkpointKey);
+        if (at === "!swapped") return { status: "swapped", added: 0 };
+        // Adding to a lost staging bitmap would re-create it without a TTL: refuse first.
+        if (at !== `@${part.from}`) return { status: "lost", added: 0 };
+      }
+      const added = await addAllInto(staging, part.items);
+      const reply = Number(
+        await kv.evalScript(
+          COMMIT_PART,
+          [staging, checkpointKey, storageKey],
+          [part.from ?? "", part.checkpoint, REBUILD_STAGING_TTL_SECONDS, part.last ? "1" : "0", bits],
+        ),
+      );
+      if (reply === 0) return { status: "continued", added };
+      if (reply === 1 || reply === 2) return { status: "swapped", added };
+      return { status: "lost", added: 0 };
     },
     async rebuild(items) {
       if (kv.rename === undefined) throw new Error("Bloom filter rebuild needs a Kv adapter with rename()");

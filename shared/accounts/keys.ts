@@ -55,3 +55,14 @@ export const redisKeys = {
 
 /** What a one-time action token is for; a token of one purpose is never found under another. */
 export type OneTimePurpose = "verify_email" | "password_reset";
+
+/**
+ * Redis keys of the scheduled jobs (`shared/jobs/`), by job name (`bloom-rebuild`) and run id
+ * (`[A-Za-z0-9_-]{1,64}`). Values hold counts, cursors (ids, blind indexes) and states, never PII.
+ */
+export const jobKeys = {
+  /** The run's saved progress (JSON, see `shared/jobs/progress.ts`); expires a week after its last write. */
+  progress: (job: string, runId: string) => `jobs:${job}:run:${runId}`,
+  /** Held (SET NX EX) by the one delivery of the run that is working, so two never work at once. */
+  lock: (job: string, runId: string) => `jobs:${job}:lock:${runId}`,
+};

@@ -13,8 +13,8 @@
  *
  * Node-only: functions using it are `node` in the manifest.
  */
-import { type Collection, MongoClient, type MongoClientOptions } from "mongodb";
-import type { UpdateResult, UserRecord, UserStore } from "../ports/user-store";
+import { type Collection, type Filter, MongoClient, type MongoClientOptions } from "mongodb";
+import type { UpdateResult, UserQuery, UserRecord, UserStore } from "../ports/user-store";
 import { type ClaimDoc, withTransitionClaim } from "./mongo-update-claims";
 import {
   claimsCollectionNameOf,
@@ -29,12 +29,15 @@ import {
 } from "./mongo-user-doc";
 import {
   assertKnownKind,
+  assertScanPage,
   assertString,
+  assertUserQuery,
   assertUserRecord,
   assertVersion,
   keysetPages,
   validateKinds,
   validatePageSize,
+  wrappedKeyPrefix,
 } from "./user-record-guards";
 
 /** Options of {@link createMongoUserStore}. */
@@ -60,6 +63,36 @@ export const MONGO_CLIENT_OPTIONS = {
   serverSelectionTimeoutMS: 5_000,
   connectTimeoutMS: 5_000,
 } as const satisfies MongoClientOptions;
+
+/** Name of the plain index on `createdAtMs` (scans of the scheduled jobs). */
+const CREATED_INDEX_NAME = "createdAtMs";
+
+/** An anchored regular expression for "wrapped under `keyId`"; key ids are `[A-Za-z0-9_-]` only (checked). */
+function wrappedUnder(keyId: string): RegExp {
+  return new RegExp(`^${wrappedKeyPrefix(keyId).replaceAll(".", "\\.")}`);
+}
+
+/**
+ * The filter of a validated {@link UserQuery}, built field by field from typed values (never from
+ * the caller's object). Key ids become anchored regular expressions (`$regex`, `$not`), which
+ * MongoDB and FerretDB both evaluate.
+ */
+function queryFilter(query: UserQuery): Filter<UserDoc> {
+  const filter: Filter<UserDoc> = {};
+  if (query.emailVerified !== undefined) filter.emailVerified = query.emailVerified;
+  const created: { $lt?: number; $gte?: number } = {};
+  if (query.createdBeforeMs !== undefined) created.$lt = query.createdBeforeMs;
+  if (query.createdSinceMs !== undefined) created.$gte = query.createdSinceMs;
+  if (Object.keys(created).length > 0) filter.createdAtMs = created;
+  if (query.dataKeyId !== undefined && query.dataKeyIdNot !== undefined) {
+    filter.$and = [
+      { dataKey: { $regex: wrappedUnder(query.dataKeyId) } },
+      { dataKey: { $not: wrappedUnder(query.dataKeyIdNot) } },
+    ];
+  } else if (query.dataKeyId !== undefined) filter.dataKey = { $regex: wrappedUnder(query.dataKeyId) };
+  else if (query.dataKeyIdNot !== undefined) filter.dataKey = { $not: wrappedUnder(query.dataKeyIdNot) };
+  return filter;
+}
 
 /** Per-container clients by URL, with the number of open stores using each. */
 const clients = new Map<string, { client: MongoClient; users: number }>();
@@ -134,13 +167,20 @@ export function createMongoUserStore(opts: MongoUserStoreOptions): UserStore {
     return byEmail === null ? null : ("duplicate_email" as const);
   }
 
-  /** Ensures the unique email-index exists before the first insert into a collection (once per container). */
+  /**
+   * Ensures the unique email index (and the sign-up time index the jobs' scans use) exist before
+   * the first insert into a collection (once per container).
+   */
   function ensureIndexes(kind: string, collection: Collection<UserDoc>): Promise<void> {
     const key = `${opts.url}|${opts.dbName}|${collectionNameOf(kind)}`;
     let ready = indexesReady.get(key);
     if (ready === undefined) {
       ready = collection
-        .createIndex({ emailIndex: 1 }, { unique: true, name: EMAIL_INDEX_NAME })
+        .createIndexes([
+          { key: { emailIndex: 1 }, unique: true, name: EMAIL_INDEX_NAME },
+          // For the scheduled jobs' scans by sign-up time (purge-unverified, bloom-rebuild).
+          { key: { createdAtMs: 1 }, name: CREATED_INDEX_NAME },
+        ])
         .then(() => undefined)
         .catch((error: unknown) => {
           indexesReady.delete(key);
@@ -200,26 +240,52 @@ export function createMongoUserStore(opts: MongoUserStoreOptions): UserStore {
       return { ok: false, code: exists === null ? "not_found" : "conflict" };
     },
 
-    async delete(kind, id) {
+    async delete(kind, id, expectedVersion) {
       const collection = collectionOf(kind);
       assertString("id", id);
-      const result = await collection.deleteOne({ _id: id });
-      return result.deletedCount > 0;
+      if (expectedVersion === undefined) return (await collection.deleteOne({ _id: id })).deletedCount > 0;
+      assertVersion(expectedVersion);
+      // The same claim as an update from this version, so a delete and an update never both win.
+      const claims = db.collection<ClaimDoc>(claimsCollectionNameOf(kind));
+      const claim = await withTransitionClaim(claims, id, expectedVersion, () =>
+        collection.deleteOne({ _id: id, version: expectedVersion }),
+      );
+      return claim.claimed && claim.value.deletedCount > 0;
     },
 
-    emailIndexes(kind) {
+    emailIndexes(kind, after) {
       // Validated here, not inside the generator, so an unknown kind fails at the call.
       const collection = collectionOf(kind);
-      return keysetPages(pageSize, async (after, limit) => {
-        const docs = await collection
-          .find(after === null ? {} : { emailIndex: { $gt: after } }, {
-            projection: { _id: 0, emailIndex: 1 },
-            sort: { emailIndex: 1 },
-            limit,
-          })
-          .toArray();
-        return docs.map((d) => d.emailIndex);
-      });
+      if (after !== undefined) assertString("after", after);
+      return keysetPages(
+        pageSize,
+        async (from, limit) => {
+          const docs = await collection
+            .find(from === null ? {} : { emailIndex: { $gt: from } }, {
+              projection: { _id: 0, emailIndex: 1 },
+              sort: { emailIndex: 1 },
+              limit,
+            })
+            .toArray();
+          return docs.map((d) => d.emailIndex);
+        },
+        after ?? null,
+      );
+    },
+
+    async scan(kind, query, page) {
+      const collection = collectionOf(kind);
+      assertScanPage(page);
+      const filter = queryFilter(assertUserQuery(query));
+      if (page.afterId !== null) filter._id = { $gt: page.afterId };
+      const docs = await collection.find(filter, { sort: { _id: 1 }, limit: page.limit }).toArray();
+      const records = docs.map(fromUserDoc);
+      return { records, next: records.length === page.limit ? (records.at(-1)?.id ?? null) : null };
+    },
+
+    async count(kind, query) {
+      const collection = collectionOf(kind);
+      return collection.countDocuments(queryFilter(assertUserQuery(query)));
     },
 
     async ping() {

@@ -1,5 +1,6 @@
 import { Client } from "@upstash/qstash";
 import { AuthError } from "../errors";
+import type { JobQueue } from "../ports/jobs";
 import type { Queue, QueueMessage, QueueTopic } from "../ports/notifications";
 
 /** Options of {@link createQstashQueue}. */
@@ -28,13 +29,7 @@ export interface QstashQueueOptions {
  *   (the cause, e.g. `QstashError` 401, is kept for the log).
  */
 export function createQstashQueue(options: QstashQueueOptions): Queue {
-  const client = new Client({
-    token: options.token,
-    ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
-    devMode: false,
-    enableTelemetry: false,
-    retry: { retries: 2, backoff: (retryCount) => 100 * 2 ** retryCount },
-  });
+  const client = qstashClient(options);
   return {
     async publish(message: QueueMessage) {
       try {
@@ -44,6 +39,53 @@ export function createQstashQueue(options: QstashQueueOptions): Queue {
           headers: { "Content-Type": "application/json" },
           deduplicationId: message.deduplicationId,
           ...(options.retries === undefined ? {} : { retries: options.retries }),
+        });
+        return { messageId: response.messageId };
+      } catch (cause) {
+        throw new AuthError("queue_unavailable", { cause });
+      }
+    },
+  };
+}
+
+/** The QStash client both queues use: no dev mode, no telemetry, short network retries (see {@link createQstashQueue}). */
+function qstashClient(options: Pick<QstashQueueOptions, "baseUrl" | "token">): Client {
+  return new Client({
+    token: options.token,
+    ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
+    devMode: false,
+    enableTelemetry: false,
+    retry: { retries: 2, backoff: (retryCount) => 100 * 2 ** retryCount },
+  });
+}
+
+/** Options of {@link createQstashJobQueue}. */
+export interface QstashJobQueueOptions {
+  /** QStash API base (`QSTASH_URL`). @default the SDK's */
+  baseUrl?: string;
+  /** `QSTASH_TOKEN`. */
+  token: string;
+  /** The public base URL (`APP_URL`): a job's messages go to `${appUrl}/jobs/<job>`. */
+  appUrl: string;
+}
+
+/**
+ * Creates the {@link JobQueue} over QStash with the real `@upstash/qstash` `Client`: each message
+ * is published to `${appUrl}/jobs/<job>` with `Content-Type: application/json` and its
+ * `Upstash-Deduplication-Id`, with QStash's default retries (a failed delivery of a part is
+ * retried and resumes from the job's saved progress).
+ * @throws AuthError `queue_unavailable` (503) from `publish` when QStash refuses or cannot be reached.
+ */
+export function createQstashJobQueue(options: QstashJobQueueOptions): JobQueue {
+  const client = qstashClient(options);
+  return {
+    async publish(message) {
+      try {
+        const response = await client.publish({
+          url: `${options.appUrl}/jobs/${message.job}`,
+          body: message.body,
+          headers: { "Content-Type": "application/json" },
+          deduplicationId: message.deduplicationId,
         });
         return { messageId: response.messageId };
       } catch (cause) {

@@ -10,11 +10,20 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { CreateResult, UpdateResult, UserPatch, UserRecord, UserStore } from "../ports/user-store";
+import type {
+  CreateResult,
+  UpdateResult,
+  UserPatch,
+  UserQuery,
+  UserRecord,
+  UserStore,
+} from "../ports/user-store";
 import { openSqliteDatabase, type SqliteDatabase, type SqliteStatement } from "./sqlite-driver";
 import {
   assertKnownKind,
+  assertScanPage,
   assertString,
+  assertUserQuery,
   assertUserRecord,
   assertVersion,
   keysetPages,
@@ -22,6 +31,7 @@ import {
   patchEntries,
   validateKinds,
   validatePageSize,
+  wrappedKeyPrefix,
 } from "./user-record-guards";
 
 /** Schema version stored in `PRAGMA user_version`; the hook for future migrations. */
@@ -98,7 +108,8 @@ function schemaSql(kind: string): string {
       updated_at_ms  INTEGER NOT NULL,
       version        INTEGER NOT NULL
     ) WITHOUT ROWID;
-    CREATE UNIQUE INDEX IF NOT EXISTS "users_${kind}_email_index" ON ${t} (email_index);`;
+    CREATE UNIQUE INDEX IF NOT EXISTS "users_${kind}_email_index" ON ${t} (email_index);
+    CREATE INDEX IF NOT EXISTS "users_${kind}_created" ON ${t} (created_at_ms);`;
 }
 
 /** Every statement a kind uses. The UPDATE sets each column only when its `set_*` flag is 1. */
@@ -122,6 +133,7 @@ function statementSql(kind: string) {
       WHERE id = @id AND version = @expected_version
       RETURNING *`,
     delete: `DELETE FROM ${t} WHERE id = ?`,
+    deleteVersion: `DELETE FROM ${t} WHERE id = ? AND version = ?`,
     firstIndexes: `SELECT email_index FROM ${t} ORDER BY email_index LIMIT ?`,
     nextIndexes: `SELECT email_index FROM ${t} WHERE email_index > ? ORDER BY email_index LIMIT ?`,
   };
@@ -183,6 +195,37 @@ function updateParams(id: string, expectedVersion: number, patch: UserPatch, now
   }
   params.updated_at_ms = nowMs;
   return params;
+}
+
+/**
+ * The WHERE conditions of a validated {@link UserQuery} as fixed SQL fragments with named
+ * parameters (no value is ever spliced into the text). Key ids are compared as a prefix with
+ * `substr`, not `LIKE`, whose `_` would be a wildcard.
+ */
+function querySql(query: UserQuery): { where: string[]; params: Record<string, string | number> } {
+  const where: string[] = [];
+  const params: Record<string, string | number> = {};
+  if (query.emailVerified !== undefined) {
+    where.push("email_verified = @email_verified");
+    params.email_verified = query.emailVerified ? 1 : 0;
+  }
+  if (query.createdBeforeMs !== undefined) {
+    where.push("created_at_ms < @created_before");
+    params.created_before = query.createdBeforeMs;
+  }
+  if (query.createdSinceMs !== undefined) {
+    where.push("created_at_ms >= @created_since");
+    params.created_since = query.createdSinceMs;
+  }
+  if (query.dataKeyId !== undefined) {
+    where.push("substr(data_key, 1, length(@kid_in)) = @kid_in");
+    params.kid_in = wrappedKeyPrefix(query.dataKeyId);
+  }
+  if (query.dataKeyIdNot !== undefined) {
+    where.push("substr(data_key, 1, length(@kid_out)) <> @kid_out");
+    params.kid_out = wrappedKeyPrefix(query.dataKeyIdNot);
+  }
+  return { where, params };
 }
 
 /** Maps a unique-constraint failure of an insert to the port's result; `null` for any other error. */
@@ -249,6 +292,16 @@ export function createSqliteUserStore(opts: SqliteUserStoreOptions): UserStore {
     statements.set(kind, prepared as Statements);
   }
   const ping = db.prepare("SELECT 1");
+  /** Scan and count statements by their SQL text (a handful of query shapes per kind). */
+  const dynamic = new Map<string, SqliteStatement>();
+  const prepared = (sql: string): SqliteStatement => {
+    let statement = dynamic.get(sql);
+    if (statement === undefined) {
+      statement = db.prepare(sql);
+      dynamic.set(sql, statement);
+    }
+    return statement;
+  };
 
   /** The prepared statements of a kind; throws for an unknown kind. */
   function forKind(kind: string): Statements {
@@ -295,21 +348,53 @@ export function createSqliteUserStore(opts: SqliteUserStoreOptions): UserStore {
       return { ok: false, code: exists ? "conflict" : "not_found" };
     },
 
-    async delete(kind, id) {
+    async delete(kind, id, expectedVersion) {
       const s = forKind(kind);
       assertString("id", id);
-      return s.delete.run(id).changes > 0;
+      if (expectedVersion === undefined) return s.delete.run(id).changes > 0;
+      assertVersion(expectedVersion);
+      return s.deleteVersion.run(id, expectedVersion).changes > 0;
     },
 
-    emailIndexes(kind) {
+    emailIndexes(kind, after) {
       // Validated here, not inside the generator, so an unknown kind fails at the call.
       const s = forKind(kind);
-      return keysetPages(pageSize, (after, limit) => {
-        const rows = (after === null ? s.firstIndexes.all(limit) : s.nextIndexes.all(after, limit)) as {
-          email_index: string;
-        }[];
-        return rows.map((r) => r.email_index);
-      });
+      if (after !== undefined) assertString("after", after);
+      return keysetPages(
+        pageSize,
+        (from, limit) => {
+          const rows = (from === null ? s.firstIndexes.all(limit) : s.nextIndexes.all(from, limit)) as {
+            email_index: string;
+          }[];
+          return rows.map((r) => r.email_index);
+        },
+        after ?? null,
+      );
+    },
+
+    async scan(kind, query, page) {
+      forKind(kind);
+      assertScanPage(page);
+      const { where, params } = querySql(assertUserQuery(query));
+      if (page.afterId !== null) {
+        where.push("id > @after_id");
+        params.after_id = page.afterId;
+      }
+      const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
+      const sql = `SELECT * FROM ${tableOf(kind)} ${clause} ORDER BY id LIMIT @limit`;
+      const rows = prepared(sql).all({ ...params, limit: page.limit }) as UserRow[];
+      const records = rows.map(fromRow);
+      return { records, next: records.length === page.limit ? (records.at(-1)?.id ?? null) : null };
+    },
+
+    async count(kind, query) {
+      forKind(kind);
+      const { where, params } = querySql(assertUserQuery(query));
+      const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
+      const row = prepared(`SELECT COUNT(*) AS n FROM ${tableOf(kind)} ${clause}`).get(params) as {
+        n: number;
+      };
+      return row.n;
     },
 
     async ping() {

@@ -8,7 +8,7 @@
  * Pure, no I/O, no driver imports.
  */
 import { USER_KIND_PATTERN } from "../config/user-kinds";
-import type { UserPatch, UserRecord, UserStore } from "../ports/user-store";
+import type { UserPatch, UserQuery, UserRecord, UserStore } from "../ports/user-store";
 
 /** How a patchable field is typed at run time. */
 type FieldType = "string" | "nullableString" | "boolean";
@@ -134,12 +134,14 @@ export function patchEntries(patch: UserPatch): PatchEntry[] {
  * pagination (each page starts strictly after the last index seen) so pages never skip or repeat
  * entries, whatever is inserted or deleted meanwhile, and no server cursor stays open between pages.
  * @param fetchPage returns up to `pageSize` indexes greater than `after` (all from the start when `null`), ascending.
+ * @param start the first page starts strictly after it (`null`: from the beginning).
  */
 export async function* keysetPages(
   pageSize: number,
   fetchPage: (after: string | null, pageSize: number) => Promise<string[]> | string[],
+  start: string | null = null,
 ): AsyncGenerator<string> {
-  let after: string | null = null;
+  let after: string | null = start;
   for (;;) {
     const page = await fetchPage(after, pageSize);
     yield* page;
@@ -158,4 +160,58 @@ export function validatePageSize(pageSize: number): number {
     throw new Error("emailIndexPageSize must be an integer from 1 to 10000");
   }
   return pageSize;
+}
+
+/** A ring key id as a query may name it (the key ring's own pattern). */
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+const QUERY_FIELDS = new Set([
+  "emailVerified",
+  "createdBeforeMs",
+  "createdSinceMs",
+  "dataKeyId",
+  "dataKeyIdNot",
+]);
+
+/**
+ * Checks a {@link UserQuery} before any adapter builds a filter from it: known fields only, a
+ * boolean, safe-integer times, and key ids matching the key ring's id pattern (so a key id can be
+ * put into a `LIKE`-free prefix comparison or an anchored regular expression unescaped).
+ * @returns the query with `undefined` fields dropped.
+ * @throws TypeError naming the first bad field.
+ */
+export function assertUserQuery(query: UserQuery): UserQuery {
+  if (typeof query !== "object" || query === null) throw new TypeError("query must be an object");
+  const out: UserQuery = {};
+  for (const [field, value] of Object.entries(query)) {
+    if (!QUERY_FIELDS.has(field)) throw new TypeError(`unknown query field ${field}`);
+    if (value === undefined) continue;
+    if (field === "emailVerified") {
+      if (typeof value !== "boolean") throw new TypeError("emailVerified must be a boolean");
+      out.emailVerified = value;
+    } else if (field === "createdBeforeMs" || field === "createdSinceMs") {
+      if (!Number.isSafeInteger(value)) throw new TypeError(`${field} must be a safe integer`);
+      out[field] = value as number;
+    } else {
+      if (typeof value !== "string" || !KEY_ID.test(value)) throw new TypeError(`${field} must be a key id`);
+      out[field as "dataKeyId" | "dataKeyIdNot"] = value;
+    }
+  }
+  return out;
+}
+
+/**
+ * Checks a {@link UserStore.scan} page request: `afterId` a string or `null`, `limit` 1–1000.
+ * @throws TypeError otherwise.
+ */
+export function assertScanPage(page: { afterId: string | null; limit: number }): void {
+  if (typeof page !== "object" || page === null) throw new TypeError("page must be an object");
+  if (page.afterId !== null) assertString("afterId", page.afterId);
+  if (!Number.isInteger(page.limit) || page.limit < 1 || page.limit > 1000) {
+    throw new TypeError("limit must be an integer from 1 to 1000");
+  }
+}
+
+/** The `v1.<kid>.` prefix every data key wrapped under ring key `kid` starts with. */
+export function wrappedKeyPrefix(keyId: string): string {
+  return `v1.${keyId}.`;
 }

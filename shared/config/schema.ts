@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ConfigError } from "../errors";
 import { restrictConfig, withholdSecrets } from "./grants";
 import { appUrlOf, type HttpConfig, httpEnv, parseHttp } from "./http";
+import { type JobsConfig, jobsEnv, parseJobs } from "./jobs";
 import { type JwtConfig, jwtEnv, parseJwt } from "./jwt";
 import { type KeysConfig, keysEnv, parseKeys } from "./keys";
 import { type OperationsConfig, operationsEnv, parseOperations } from "./operations";
@@ -21,7 +22,7 @@ export { decodeBase64 } from "./keys";
  * names (`Seconds`, `Bytes`, `KiB`). Secrets are kept as given; decoding into keys happens here so
  * a malformed key fails at cold start, not at the first request. Each part is documented in the
  * module of its section: `service`, `http`, `jwt`, `keys`, `password`, `stores`, `providers`,
- * `tokens`, `operations`, `sms` (the SMS rules; all under `shared/config/`).
+ * `tokens`, `operations`, `sms` (the SMS rules), `jobs` (all under `shared/config/`).
  */
 export interface Config
   extends ServiceConfig,
@@ -33,7 +34,8 @@ export interface Config
     ProvidersConfig,
     TokensConfig,
     OperationsConfig,
-    SmsConfig {}
+    SmsConfig,
+    JobsConfig {}
 
 /** Every variable the configuration reads: the variables of all sections. */
 const envSchema = z.object({
@@ -47,6 +49,7 @@ const envSchema = z.object({
   ...tokensEnv.shape,
   ...operationsEnv.shape,
   ...smsEnv.shape,
+  ...jobsEnv.shape,
 });
 
 /** Names of every environment variable the configuration reads (documented in `.env.example`). */
@@ -95,6 +98,7 @@ function parseAll(source: Record<string, string | undefined>): Config {
     tokens: parseTokens(env, { production }),
     operations: parseOperations(env, { production }),
     smsRules: parseSms(env),
+    jobs: parseJobs(env),
   };
   // A rule's problem with a malformed variable adds nothing: the variable is already named.
   const refused = Object.values(sections).flatMap((section) => section.problems);
@@ -112,5 +116,6 @@ function parseAll(source: Record<string, string | undefined>): Config {
     ...values.tokens,
     ...values.operations,
     ...values.smsRules,
+    ...values.jobs,
   };
 }

@@ -7,8 +7,9 @@ import type { AuditRecorder } from "../observability/audit";
 import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import type { AuditLog } from "../ports/audit";
+import type { JobQueue } from "../ports/jobs";
 import type { Kv } from "../ports/kv";
-import type { Queue } from "../ports/notifications";
+import type { Queue, SignatureVerifier } from "../ports/notifications";
 import type { UserStore } from "../ports/user-store";
 import type { OpenApiDocument } from "./openapi";
 import type { ApiRoute } from "./route-table";
@@ -32,6 +33,16 @@ export interface FunctionContext {
   keyRing(): Promise<KeyRing>;
   /** The QStash queue (the local emulator in development). @throws Error when QStash is not configured. */
   queue(): Promise<Queue>;
+  /**
+   * Where scheduled jobs publish their continuations (QStash; the local emulator in development).
+   * @throws Error when QStash is not configured.
+   */
+  jobQueue(): Promise<JobQueue>;
+  /**
+   * The QStash delivery-signature check (the real `Receiver`, current and next signing key).
+   * @throws ConfigError naming the missing signing key variables.
+   */
+  qstashVerifier(): Promise<SignatureVerifier>;
   /** The audit store: MongoDB when `MONGO_URL` is set, else a table in the SQLite file. */
   auditLog(): Promise<AuditLog>;
   /** Records audit events through {@link FunctionContext.auditLog}; never fails a request. */

@@ -67,19 +67,43 @@ export interface EndpointSpec {
   nodeInstall?: readonly string[];
   /** Files SST copies into the bundle as they are (paths from the repo root / bundle root). */
   copyFiles?: readonly { from: string; to: string }[];
+  /**
+   * A scheduled job: when QStash triggers it, a standard five-field cron expression, UTC (QStash's
+   * format, e.g. `"0 3 * * *"` daily at 03:00 UTC). The schedule is created in QStash by
+   * `npm run schedules:sync` (and in the local emulator by `npm run dev`) with a stable schedule id,
+   * delivering to the endpoint's one `POST` route. Only `auth: "signature"` endpoints have one.
+   */
+  schedule?: string;
 }
+
+/** Five cron fields (minute hour day-of-month month day-of-week) of digits, `*`, `/`, `,`, `-` or names. */
+const CRON = /^\s*[\d*/,A-Za-z-]+(\s+[\d*/,A-Za-z-]+){4}\s*$/;
 
 const STEM = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /**
  * Declares an endpoint spec (identity with checks, so a literal keeps its precise type).
- * @throws Error when the name is not a kebab-case stem or a route path does not start with `/`.
+ * @throws Error when the name is not a kebab-case stem, a route path does not start with `/`, or a
+ *   `schedule` is not a five-field cron or sits on anything but a signature-checked single POST route.
  */
 export function defineEndpoint<const S extends EndpointSpec>(spec: S): S {
   if (!STEM.test(spec.name))
     throw new Error(`endpoint ${JSON.stringify(spec.name)}: name must be kebab-case`);
   for (const r of spec.routes) {
     if (!r.path.startsWith("/")) throw new Error(`endpoint ${spec.name}: path ${r.path} must start with /`);
+  }
+  if (spec.schedule !== undefined) {
+    if (!CRON.test(spec.schedule))
+      throw new Error(
+        `endpoint ${spec.name}: schedule ${JSON.stringify(spec.schedule)} is not a 5-field cron`,
+      );
+    if (
+      spec.auth !== "signature" ||
+      spec.perKind ||
+      spec.routes.length !== 1 ||
+      spec.routes[0]?.method !== "POST"
+    )
+      throw new Error(`endpoint ${spec.name}: a scheduled endpoint has auth "signature" and one POST route`);
   }
   return spec;
 }
@@ -110,6 +134,20 @@ export const TOKEN_FUNCTION = {
   runtime: "node",
   memoryMB: 512,
   timeoutSeconds: 10,
+} as const;
+
+/**
+ * Scheduled job functions (`functions/job-*.endpoint.ts`): called by QStash only, signature-checked,
+ * not in the public OpenAPI document. 30 s is API Gateway HTTP API's integration ceiling (QStash
+ * reaches the job through the gateway, which answers 503 after 30 s whatever the Lambda timeout),
+ * so each part works for 20 s (`shared/jobs/job-function.ts`) and hands over to a continuation.
+ */
+export const JOB_FUNCTION = {
+  auth: "signature",
+  undocumented: "internal scheduled job (QStash schedule and continuations)",
+  runtime: "node",
+  memoryMB: 512,
+  timeoutSeconds: 30,
 } as const;
 
 /** Codes any bearer-authenticated route can answer. */

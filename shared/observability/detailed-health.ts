@@ -15,6 +15,8 @@ export interface DetailedHealthProbes {
   /** Rejects when Redis does not answer. */
   pingRedis(): Promise<void>;
   keyRing(): Promise<Pick<KeyRing, "activeKeyId" | "keyIds">>;
+  /** How many of a kind's records the user store holds, all or only those wrapped under one ring key. */
+  countRecords(kind: string, query: { dataKeyId?: string }): Promise<number>;
   /** A kind's email Bloom filter: its sizing and a reading of its bitmap (one Redis command). */
   emailBloom(kind: string): {
     parameters: { bits: number; hashes: number };
@@ -48,6 +50,18 @@ export interface BloomReport {
   error?: string;
 }
 
+/**
+ * How many records of one kind each ring key still wraps (what the `rotate-keys` job moves to the
+ * active key), and how many are under a key that is not in the ring (`other`: unreadable until that
+ * key is restored). A key id with 0 can be removed from `ENCRYPTION_KEYS`.
+ */
+export interface KeyUsageReport {
+  by_key_id: Record<string, number> | null;
+  other: number | null;
+  /** Why the counts are missing (an error class name). */
+  error?: string;
+}
+
 /** The body of `GET /health/detailed`. */
 export interface DetailedHealthReport {
   status: "healthy" | "unhealthy";
@@ -56,7 +70,13 @@ export interface DetailedHealthReport {
   build_sha: string | null;
   dependencies: { database: DependencyReport; redis: DependencyReport; queue: DependencyReport };
   bloom_filters: Record<string, BloomReport>;
-  key_ring: { active_key_id: string; key_count: number; key_ids: string[] };
+  key_ring: {
+    active_key_id: string;
+    key_count: number;
+    key_ids: string[];
+    /** Per user kind: records per ring key id. */
+    records: Record<string, KeyUsageReport>;
+  };
 }
 
 const report = (p: ProbeResult): DependencyReport => ({
@@ -70,7 +90,8 @@ const finite = (n: number | null) => (n !== null && Number.isFinite(n) ? n : nul
 
 /**
  * Probes every dependency concurrently (each with a 2 s deadline) and reads each kind's Bloom
- * statistics (one BITCOUNT each, auto-pipelined together). `status` is `unhealthy` when any
+ * statistics (one BITCOUNT each, auto-pipelined together) and key usage (one count per ring key
+ * and one in all, per kind: a scan of the user table, fine for an operator's occasional look). `status` is `unhealthy` when any
  * dependency is; the Bloom and key ring sections are information, not health.
  *
  * Queue reachability is an authenticated `GET /v2/schedules` against `QSTASH_URL` (see
@@ -111,12 +132,28 @@ export async function collectDetailedHealth(
       return [kind, { ...base, ...empty, error: err instanceof Error ? err.name : "error" }];
     }
   };
-  const [database, redis, queue, blooms, ring] = await Promise.all([
+  const ringPromise = probes.keyRing();
+  const keyUsageOf = async (kind: string): Promise<[string, KeyUsageReport]> => {
+    try {
+      const ring = await ringPromise;
+      const [total, ...perKey] = await Promise.all([
+        probes.countRecords(kind, {}),
+        ...ring.keyIds.map((dataKeyId) => probes.countRecords(kind, { dataKeyId })),
+      ]);
+      const byKeyId = Object.fromEntries(ring.keyIds.map((id, i) => [id, perKey[i] ?? 0]));
+      const counted = perKey.reduce((sum, n) => sum + n, 0);
+      return [kind, { by_key_id: byKeyId, other: Math.max(0, (total ?? 0) - counted) }];
+    } catch (err) {
+      return [kind, { by_key_id: null, other: null, error: err instanceof Error ? err.name : "error" }];
+    }
+  };
+  const [database, redis, queue, blooms, ring, keyUsage] = await Promise.all([
     probeDependency(() => probes.pingStore()),
     probeDependency(() => probes.pingRedis()),
     probeDependency(() => pingQstash({ baseUrl: config.qstash.url, token: config.qstash.token })),
     Promise.all(config.userKinds.map(bloomOf)),
-    probes.keyRing(),
+    ringPromise,
+    Promise.all(config.userKinds.map(keyUsageOf)),
   ]);
   const dependencies = { database: report(database), redis: report(redis), queue: report(queue) };
   const healthy = Object.values(dependencies).every((d) => d.status === "healthy");
@@ -127,6 +164,11 @@ export async function collectDetailedHealth(
     build_sha: build.buildSha,
     dependencies,
     bloom_filters: Object.fromEntries(blooms),
-    key_ring: { active_key_id: ring.activeKeyId, key_count: ring.keyIds.length, key_ids: [...ring.keyIds] },
+    key_ring: {
+      active_key_id: ring.activeKeyId,
+      key_count: ring.keyIds.length,
+      key_ids: [...ring.keyIds],
+      records: Object.fromEntries(keyUsage),
+    },
   };
 }

@@ -21,6 +21,10 @@ export const HTTP_REQUESTS_METRIC = "auth_http_requests_total";
 export const EVENTS_METRIC = "auth_events_total";
 /** SMS the SMS guard refused, by refusal code and user kind (`shared/accounts/sms-guard.ts`). */
 export const SMS_REFUSALS_METRIC = "auth_sms_refusals_total";
+/** Scheduled-job parts, by job and outcome (`done`, `continued`, `duplicate`, `failed`). */
+export const JOB_PARTS_METRIC = "auth_job_parts_total";
+/** What the scheduled jobs did, by job and count name (`purged`, `rewrapped`, `items`, …). */
+export const JOB_ITEMS_METRIC = "auth_job_items_total";
 /** The window the sums cover, seconds. */
 export const WINDOW_METRIC = "auth_metrics_window_seconds";
 
@@ -40,6 +44,14 @@ export function metricFamilies(windowMinutes: number) {
     },
     [SMS_REFUSALS_METRIC]: {
       help: `SMS sends refused by the destination rules and budgets ${over}, by problem code and user kind.`,
+      type: "gauge" as const,
+    },
+    [JOB_PARTS_METRIC]: {
+      help: `Scheduled-job parts ${over}, by job and outcome (done, continued, duplicate, failed).`,
+      type: "gauge" as const,
+    },
+    [JOB_ITEMS_METRIC]: {
+      help: `What the scheduled jobs did ${over}, by job and count (purged, rewrapped, items, ...).`,
       type: "gauge" as const,
     },
     [WINDOW_METRIC]: {

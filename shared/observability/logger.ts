@@ -39,6 +39,23 @@ export const LOG_FIELD_ALLOW_LIST = new Set([
   "port",
   "count",
   "version",
+  // Scheduled jobs (shared/jobs/): which run, and its counts.
+  "job",
+  "run_id",
+  "part",
+  "parts",
+  "items",
+  "recent",
+  "restarts",
+  "scanned",
+  "purged",
+  "raced",
+  "rewrapped",
+  "conflicts",
+  "unreadable",
+  "deleted",
+  "fill",
+  "estimated_false_positive_rate",
 ]);
 
 const EMAIL = /[^\s@"'<>]+@[^\s@"'<>]+/g;

@@ -27,7 +27,8 @@ export type AuditAction =
   | "profile_update"
   | "account_delete"
   | "rate_limited"
-  | "signature_rejected";
+  | "signature_rejected"
+  | "account_purge";
 
 /** Every {@link AuditAction}, for validation and documentation. */
 export const AUDIT_ACTIONS: readonly AuditAction[] = [
@@ -47,6 +48,7 @@ export const AUDIT_ACTIONS: readonly AuditAction[] = [
   "account_delete",
   "rate_limited",
   "signature_rejected",
+  "account_purge",
 ];
 
 /** How it ended: `success` (2xx), `failure` (refused: 4xx, a detection), `error` (the service failed: 5xx). */

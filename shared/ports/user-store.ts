@@ -58,7 +58,33 @@ export type CreateResult = { ok: true } | { ok: false; code: "duplicate_email" |
 export type UpdateResult = { ok: true; record: UserRecord } | { ok: false; code: "conflict" | "not_found" };
 
 /**
- * Narrow persistence port (5 methods plus health). All methods take the user kind, which selects
+ * Which records {@link UserStore.scan} and {@link UserStore.count} select: every condition given must
+ * hold (AND); an empty query selects every record of the kind. Times are epoch milliseconds; a key
+ * id is a key-ring id (`[A-Za-z0-9_-]{1,32}`), matched against the `v1.<kid>.` prefix of the
+ * record's wrapped data key.
+ */
+export interface UserQuery {
+  /** Only records whose email is verified (`true`) or not (`false`). */
+  emailVerified?: boolean;
+  /** Only records created strictly before this time. */
+  createdBeforeMs?: number;
+  /** Only records created at or after this time. */
+  createdSinceMs?: number;
+  /** Only records whose data key is wrapped under this ring key. */
+  dataKeyId?: string;
+  /** Only records whose data key is NOT wrapped under this ring key (the rotation job's work list). */
+  dataKeyIdNot?: string;
+}
+
+/** One page of {@link UserStore.scan}: the records in ascending id order, and where the next page starts. */
+export interface UserPage {
+  records: UserRecord[];
+  /** Pass as `afterId` for the next page; `null` when the scan is complete. */
+  next: string | null;
+}
+
+/**
+ * Narrow persistence port (5 methods plus health, and the scans the scheduled jobs use). All methods take the user kind, which selects
  * the collection/table; an unknown kind is a programming error and throws.
  * Methods throw only on infrastructure faults (connection lost, disk full); expected outcomes are results.
  */
@@ -71,10 +97,26 @@ export interface UserStore {
   findByEmailIndex(kind: string, emailIndex: string): Promise<UserRecord | null>;
   /** Applies `patch` iff the stored version equals `expectedVersion` (compare-and-set), bumping version and updatedAtMs. */
   update(kind: string, id: string, expectedVersion: number, patch: UserPatch): Promise<UpdateResult>;
-  /** Deletes by id; `true` if a record was removed. */
-  delete(kind: string, id: string): Promise<boolean>;
-  /** Streams every email blind index of a kind (for rebuilding the Bloom filter), in pages. */
-  emailIndexes(kind: string): AsyncIterable<string>;
+  /**
+   * Deletes by id; `true` if a record was removed. With `expectedVersion`, only while the stored
+   * version still equals it (compare-and-delete: a record changed since it was read, e.g. verified
+   * meanwhile, is left alone and `false` is returned); exclusive with a concurrent {@link UserStore.update}.
+   */
+  delete(kind: string, id: string, expectedVersion?: number): Promise<boolean>;
+  /**
+   * Streams every email blind index of a kind in ascending order (for rebuilding the Bloom filter),
+   * in pages; with `after`, only the indexes strictly greater than it (to resume a rebuild).
+   */
+  emailIndexes(kind: string, after?: string): AsyncIterable<string>;
+  /**
+   * One keyset page of the records matching `query`, ascending by id, starting strictly after
+   * `afterId` (from the first when `null`); at most `limit` (1–1000) records. Pages never skip or
+   * repeat a record that exists throughout the scan, whatever is written meanwhile.
+   * @throws TypeError for a malformed query, cursor or limit.
+   */
+  scan(kind: string, query: UserQuery, page: { afterId: string | null; limit: number }): Promise<UserPage>;
+  /** How many records match `query` (for `/health/detailed`). @throws TypeError for a malformed query. */
+  count(kind: string, query: UserQuery): Promise<number>;
   /** Cheap liveness probe for `/health`; throws if the store cannot answer. */
   ping(): Promise<void>;
   /** Releases connections/file handles (tests, dev server shutdown). */

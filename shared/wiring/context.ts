@@ -21,7 +21,8 @@ import { createAuditRecorder } from "../observability/audit";
 import { createLogger, type Logger } from "../observability/logger";
 import { createMetrics } from "../observability/metrics";
 import type { AuditLog } from "../ports/audit";
-import type { Queue } from "../ports/notifications";
+import type { JobQueue } from "../ports/jobs";
+import type { Queue, SignatureVerifier } from "../ports/notifications";
 import type { UserStore } from "../ports/user-store";
 import { createAccountDeps, type PasswordCapabilities } from "./account-deps";
 import { linkedSecrets } from "./linked-secrets";
@@ -144,6 +145,20 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
       destinations: { email: `${config.appUrl}/jobs/email`, sms: `${config.appUrl}/jobs/sms` },
     });
   });
+  const jobQueue = once(async (): Promise<JobQueue> => {
+    const { token, url } = config.qstash;
+    if (!token)
+      throw new Error("QSTASH_TOKEN is not set: run `npm run dev`, which starts a local QStash emulator");
+    const { createQstashJobQueue } = await import("../adapters/qstash-queue");
+    return createQstashJobQueue({ token, appUrl: config.appUrl, ...(url ? { baseUrl: url } : {}) });
+  });
+  const qstashVerifier = once(async (): Promise<SignatureVerifier> => {
+    const { createSignatureVerifier } = await import("../adapters/qstash-receiver");
+    return createSignatureVerifier({
+      currentSigningKey: config.qstash.currentSigningKey ?? "",
+      nextSigningKey: config.qstash.nextSigningKey ?? "",
+    });
+  });
   const auditLog = once(async (): Promise<AuditLog> => {
     const { retentionDays } = config.audit;
     const { mongoUrl } = config.store;
@@ -195,6 +210,8 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
     store: openedStore,
     keyRing,
     queue,
+    jobQueue,
+    qstashVerifier,
     auditLog: openedAuditLog,
     audit,
     metrics,

@@ -27,8 +27,8 @@ function b64url(bytes: number): string {
   return randomBytes(bytes).toString("base64url");
 }
 
-function envelope(): string {
-  return `v1.k1.${b64url(12)}.${b64url(40)}`;
+function envelope(keyId = "k1"): string {
+  return `v1.${keyId}.${b64url(12)}.${b64url(40)}`;
 }
 
 /** A fresh record with random id, blind index and envelopes; times fixed in the past so updates move them. */
@@ -287,6 +287,118 @@ export function runUserStoreContract(name: string, makeStore: () => Promise<User
         const drain = async () => collect(store.emailIndexes(kind));
         await expect(drain()).rejects.toThrow(/unknown user kind/);
       }
+    });
+
+    it("deletes with an expected version only while the record still has it (compare-and-delete)", async () => {
+      const record = makeRecord();
+      await store.create("User1", record);
+      const updated = await store.update("User1", record.id, 1, { emailVerified: true });
+      expect(updated.ok).toBe(true);
+      expect(await store.delete("User1", record.id, 1)).toBe(false);
+      expect(await store.findById("User1", record.id)).not.toBeNull();
+      expect(await store.delete("User1", record.id, 2)).toBe(true);
+      expect(await store.findById("User1", record.id)).toBeNull();
+      expect(await store.delete("User1", record.id, 2)).toBe(false);
+    });
+
+    it("lets a version-checked delete and an update of the same version not both win", async () => {
+      for (let round = 0; round < 10; round += 1) {
+        const record = makeRecord();
+        await store.create("User1", record);
+        const [deleted, updated] = await Promise.all([
+          store.delete("User1", record.id, 1),
+          store.update("User1", record.id, 1, { emailVerified: true }),
+        ]);
+        const survivor = await store.findById("User1", record.id);
+        if (deleted) {
+          expect(updated.ok).toBe(false);
+          expect(survivor).toBeNull();
+        } else {
+          expect(survivor?.emailVerified).toBe(updated.ok);
+        }
+      }
+    });
+
+    it("resumes the email indexes strictly after a given one", async () => {
+      const records = Array.from({ length: CONTRACT_INDEX_COUNT }, () => makeRecord());
+      for (const r of records) await store.create("User1", r);
+      const sorted = records.map((r) => r.emailIndex).sort();
+      const from = sorted[99] as string;
+      expect(await collect(store.emailIndexes("User1", from))).toEqual(sorted.slice(100));
+      expect(await collect(store.emailIndexes("User1", sorted.at(-1)))).toEqual([]);
+    });
+
+    it("scans matching records in keyset pages that neither skip nor repeat, and counts them", async () => {
+      const cutoff = 1_700_000_500_000;
+      const stale = Array.from({ length: 7 }, () => makeRecord({ createdAtMs: cutoff - 1 }));
+      const fresh = makeRecord({ createdAtMs: cutoff });
+      const verified = makeRecord({ createdAtMs: cutoff - 1, emailVerified: true });
+      for (const r of [...stale, fresh, verified]) await store.create("User1", r);
+      const query = { emailVerified: false, createdBeforeMs: cutoff };
+      const seen: string[] = [];
+      let afterId: string | null = null;
+      for (let pages = 0; pages < 10; pages += 1) {
+        const page = await store.scan("User1", query, { afterId, limit: 3 });
+        seen.push(...page.records.map((r) => r.id));
+        if (page.next === null) break;
+        afterId = page.next;
+        // A record deleted ahead of the cursor between pages is not returned; nothing repeats.
+        if (pages === 0)
+          await store.delete(
+            "User1",
+            stale
+              .map((r) => r.id)
+              .sort()
+              .at(-1) as string,
+          );
+      }
+      const expected = stale
+        .map((r) => r.id)
+        .sort()
+        .slice(0, 6);
+      expect(seen).toEqual(expected);
+      expect(await store.count("User1", query)).toBe(6);
+      expect(await store.count("User1", { createdSinceMs: cutoff })).toBe(1);
+      expect(await store.count("User1", {})).toBe(8);
+      expect(await store.count("User2", {})).toBe(0);
+      const first = await store.scan("User1", {}, { afterId: null, limit: 1000 });
+      expect(first.next).toBeNull();
+      expect(first.records).toHaveLength(8);
+      expect(first.records.find((r) => r.id === fresh.id)).toStrictEqual(fresh);
+    });
+
+    it("selects records by the ring key their data key is wrapped under", async () => {
+      const underK1 = [makeRecord({ dataKey: envelope("k1") }), makeRecord({ dataKey: envelope("k1") })];
+      const underK2 = makeRecord({ dataKey: envelope("k2") });
+      // A key id that is a prefix of another, and one with the characters LIKE treats as wildcards.
+      const underK10 = makeRecord({ dataKey: envelope("k10") });
+      const underOdd = makeRecord({ dataKey: envelope("k_1") });
+      for (const r of [...underK1, underK2, underK10, underOdd]) await store.create("User1", r);
+      expect(await store.count("User1", { dataKeyId: "k1" })).toBe(2);
+      expect(await store.count("User1", { dataKeyId: "k_1" })).toBe(1);
+      expect(await store.count("User1", { dataKeyIdNot: "k2" })).toBe(4);
+      expect(await store.count("User1", { dataKeyId: "k1", dataKeyIdNot: "k2" })).toBe(2);
+      const notK2 = await store.scan("User1", { dataKeyIdNot: "k2" }, { afterId: null, limit: 10 });
+      expect(notK2.records.map((r) => r.id).sort()).toEqual(
+        [...underK1, underK10, underOdd].map((r) => r.id).sort(),
+      );
+    });
+
+    it("refuses a malformed query, cursor or limit instead of querying with it", async () => {
+      await store.create("User1", makeRecord());
+      const page = { afterId: null, limit: 10 };
+      await expect(store.scan("User1", { dataKeyId: "k1.*" }, page)).rejects.toThrow(TypeError);
+      await expect(store.scan("User1", { emailVerified: "false" as never }, page)).rejects.toThrow(TypeError);
+      await expect(store.scan("User1", { createdBeforeMs: { $gt: 0 } as never }, page)).rejects.toThrow(
+        TypeError,
+      );
+      await expect(store.scan("User1", { role: "admin" } as never, page)).rejects.toThrow(TypeError);
+      await expect(store.scan("User1", {}, { afterId: { $ne: null } as never, limit: 10 })).rejects.toThrow(
+        TypeError,
+      );
+      await expect(store.scan("User1", {}, { afterId: null, limit: 0 })).rejects.toThrow(TypeError);
+      await expect(store.count("User1", { dataKeyIdNot: "" })).rejects.toThrow(TypeError);
+      await expect(store.delete("User1", "usr_x", 0)).rejects.toThrow(TypeError);
     });
 
     it("answers ping", async () => {

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildManifest } from "../../infra/functions";
+import { readDevState } from "../../infra/local/dev-state";
 import { GENEROUS_RATE_LIMITS, testEnv } from "../helpers/env";
+import { targetOfDevState, triggerSchedule } from "../helpers/jobs";
 import { type ApiRequestInit, apiClient } from "../helpers/local-server";
 import { type ServerProcess, startServerProcess } from "../helpers/server-process";
 
@@ -232,6 +234,13 @@ describe("logs under every endpoint", () => {
     expect(
       (await call("POST", "/jobs/sms", { headers: { "upstash-signature": "eyJ.forged.sig" } })).status,
     ).toBe(401);
+    // Every scheduled job, fired as its cron would through the server's QStash emulator.
+    const state = readDevState(server.dataDir);
+    if (!state) throw new Error("the server left no dev-runtime.json");
+    for (const job of ["bloom-rebuild", "purge-unverified", "rotate-keys", "audit-retention"]) {
+      expect((await triggerSchedule(targetOfDevState(state), job)).state).toBe("done");
+    }
+    expect((await call("POST", "/jobs/rotate-keys", { json: {} })).status).toBe(401);
     // The server makes its own request ids (a client's X-Request-Id is not adopted without trusted
     // proxies): the last request's id, from its response, marks the end of the log to scan.
     const last = await call("GET", "/health");

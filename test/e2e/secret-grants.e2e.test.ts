@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildManifest } from "../../infra/functions";
+import { readDevState } from "../../infra/local/dev-state";
 import type { SecretName } from "../../shared/config/secrets";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
+import { targetOfDevState, triggerSchedule } from "../helpers/jobs";
 import { apiClient, startTestServer, type TestServer } from "../helpers/local-server";
 
 /**
@@ -24,7 +26,8 @@ let api: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
   server = await startTestServer(
-    { RATE_LIMITS: GENEROUS_RATE_LIMITS, OPS_TOKEN },
+    // Job parts of one step each, so every job hands over to a continuation (published to QStash).
+    { RATE_LIMITS: GENEROUS_RATE_LIMITS, OPS_TOKEN, JOB_BATCH_SIZE: "1", JOB_TIME_BUDGET_MS: "0" },
     {
       onSecretRead: (fn, secret) => {
         const set = reads.get(fn) ?? new Set<SecretName>();
@@ -124,8 +127,13 @@ describe("each function is granted exactly the secrets its code reads", () => {
     ok(await api.request("GET", "/docs"), 200);
     ok(await api.request("GET", "/.well-known/jwks.json"), 200);
     ok(await api.request("GET", "/no/such/route"), 404);
+    // Every scheduled job, fired through the emulator as its schedule would.
+    const state = readDevState(server.dataDir);
+    if (!state) throw new Error("the server left no dev-runtime.json");
+    for (const job of ["bloom-rebuild", "purge-unverified", "rotate-keys", "audit-retention"])
+      expect((await triggerSchedule(targetOfDevState(state), job)).state).toBe("done");
     // A delivery without a valid signature is refused and audited (the audit store is read).
-    for (const path of ["/jobs/email", "/jobs/sms"])
+    for (const path of ["/jobs/email", "/jobs/sms", "/jobs/rotate-keys"])
       ok(await api.request("POST", path, { json: {}, headers: { "upstash-signature": "forged" } }), 401);
 
     const manifest = await buildManifest(server.context.config.userKinds);

@@ -50,6 +50,16 @@ async function poll<T>(find: () => T | undefined, what: string, timeoutMs: numbe
   }
 }
 
+/** Options of {@link startTestServer}. */
+export interface TestServerOptions {
+  /** Use (and keep on `stop()`) this data directory, e.g. to restart on the same SQLite file. @default a fresh temp dir, removed on stop */
+  dataDir?: string;
+  /** The clock the functions' use-cases read (a test's manual clock). @default Date.now */
+  nowMs?: () => number;
+  /** Hears every read of a granted secret by a function (the least-privilege test). */
+  onSecretRead?: LocalRuntimeOptions["onSecretRead"];
+}
+
 /**
  * Starts the whole local runtime (every manifest function, Upstash bridge over a fresh
  * redis-server, QStash emulator, Resend/Twilio capture) with test-speed Argon2 parameters.
@@ -59,15 +69,16 @@ async function poll<T>(find: () => T | undefined, what: string, timeoutMs: numbe
  */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: Pick<LocalRuntimeOptions, "onSecretRead"> = {},
+  options: TestServerOptions = {},
 ): Promise<TestServer> {
   for (const name of CLOUD_VARS) delete process.env[name];
-  const dataDir = mkdtempSync(join(tmpdir(), "auth-test-"));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "auth-test-"));
   const runtime = await startLocalRuntime({
-    ...options,
     port: 0,
     persistRedis: false,
     env: testEnv({ DATA_DIR: dataDir, ...env }),
+    ...(options.nowMs ? { nowMs: options.nowMs } : {}),
+    ...(options.onSecretRead ? { onSecretRead: options.onSecretRead } : {}),
   });
   const outbox = runtime.outbox;
   if (!outbox) throw new Error("the local runtime did not start the provider capture");
@@ -77,7 +88,7 @@ export async function startTestServer(
     dataDir,
     async stop() {
       await runtime.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
     waitForEmail: (to, match = () => true, timeoutMs = 10_000) =>
       poll(() => outbox.emails().find((e) => e.to === to && match(e)), `an email to ${to}`, timeoutMs),

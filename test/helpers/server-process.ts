@@ -21,6 +21,8 @@ export interface ServerProcess {
   url: string;
   /** OS process id of the child. */
   pid: number;
+  /** Its temp `DATA_DIR` (where it leaves its `dev-runtime.json` note). */
+  dataDir: string;
   /**
    * Everything the child wrote to stdout and stderr so far, in arrival order (its JSON log lines,
    * the URL line, any warning). Capped at the last 64 MiB.
@@ -79,6 +81,7 @@ export async function startServerProcess(
     return {
       url,
       pid: child.pid ?? -1,
+      dataDir,
       output: () => captured.join(""),
       stop: () => {
         stopped ??= stopChild(child).then(cleanup);

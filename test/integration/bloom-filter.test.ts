@@ -289,3 +289,105 @@ describe("rebuild: build into <key>:next, then RENAME over the live key", () => 
     await expect(f.rebuild(["a"])).rejects.toThrow(/rename/);
   });
 });
+
+describe("rebuildPart: a rebuild split over deliveries, swapped atomically by its last part", () => {
+  const filter = (key: string) => createBloomFilter(kv, { key, capacity: 2000, falsePositiveRate: P });
+
+  it("answers 'maybe'/'unknown' until the last part swaps, then 'absent' for what no part added", async () => {
+    const f = filter("t:bloom:parts");
+    await f.addMany(items("old-", 50)); // a live bitmap without the mark
+    const first = await f.rebuildPart({
+      runId: "run_a",
+      from: null,
+      items: items("a-", 300),
+      checkpoint: "c1",
+      last: false,
+    });
+    expect(first).toEqual({ status: "continued", added: 300 });
+    expect(await f.probe("a-1")).toBe("unknown"); // the live bitmap is untouched until the swap
+    const second = await f.rebuildPart({
+      runId: "run_a",
+      from: "c1",
+      items: items("b-", 300),
+      checkpoint: "c2",
+      last: false,
+    });
+    expect(second.status).toBe("continued");
+    const last = await f.rebuildPart({
+      runId: "run_a",
+      from: "c2",
+      items: ["z"],
+      checkpoint: "",
+      last: true,
+    });
+    expect(last).toEqual({ status: "swapped", added: 1 });
+    for (const item of ["a-0", "a-299", "b-0", "b-299", "z"]) expect(await f.probe(item)).toBe("maybe");
+    expect(await f.probe("never-added")).toBe("absent");
+    // The live bitmap keeps no TTL from its staging life; the staging keys are gone.
+    expect(await redis.ttl(f.storageKey)).toBe(-1);
+    expect(await kv.get(`${f.storageKey}:next:run_a`)).toBeNull();
+  });
+
+  it("repeating a part is harmless, and a repeated last part does not swap twice", async () => {
+    const f = filter("t:bloom:repeat");
+    await f.rebuildPart({
+      runId: "run_r",
+      from: null,
+      items: items("r-", 100),
+      checkpoint: "c1",
+      last: false,
+    });
+    expect(
+      (
+        await f.rebuildPart({
+          runId: "run_r",
+          from: "c1",
+          items: items("s-", 10),
+          checkpoint: "c2",
+          last: true,
+        })
+      ).status,
+    ).toBe("swapped");
+    const before = await f.stats();
+    await f.add("added-after-the-swap");
+    const again = await f.rebuildPart({
+      runId: "run_r",
+      from: "c1",
+      items: items("s-", 10),
+      checkpoint: "c2",
+      last: true,
+    });
+    expect(again).toEqual({ status: "swapped", added: 0 });
+    expect(await f.probe("added-after-the-swap")).toBe("maybe"); // the live bitmap was not replaced again
+    expect((await f.stats()).setBits).toBeGreaterThanOrEqual(before.setBits ?? 0);
+  });
+
+  it("refuses a part that does not continue from the committed checkpoint ('lost'), adding nothing", async () => {
+    const f = filter("t:bloom:lost");
+    await f.rebuildPart({
+      runId: "run_l",
+      from: null,
+      items: items("l-", 10),
+      checkpoint: "c1",
+      last: false,
+    });
+    await kv.del(`${f.storageKey}:next:run_l`, `${f.storageKey}:next:run_l:at`); // flushed / expired
+    expect(
+      await f.rebuildPart({ runId: "run_l", from: "c1", items: ["x"], checkpoint: "c2", last: true }),
+    ).toEqual({
+      status: "lost",
+      added: 0,
+    });
+    expect(await kv.get(`${f.storageKey}:next:run_l`)).toBeNull();
+    expect(await f.probe("l-1")).toBe("unknown"); // nothing was swapped in
+    expect(
+      await f.rebuildPart({ runId: "run_l", from: "c9", items: ["x"], checkpoint: "c10", last: false }),
+    ).toEqual({
+      status: "lost",
+      added: 0,
+    });
+    await expect(
+      f.rebuildPart({ runId: "bad id", from: null, items: [], checkpoint: "", last: true }),
+    ).rejects.toThrow(TypeError);
+  });
+});

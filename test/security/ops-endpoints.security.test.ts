@@ -119,7 +119,13 @@ describe("GET /health/detailed", () => {
     expect(user1.fill).toBeCloseTo((user1.set_bits ?? 0) / user1.bits, 12);
     expect(user1.estimated_false_positive_rate).toBeLessThan(0.01);
     expect(body.bloom_filters.User2?.set_bits).toBe(0);
-    expect(body.key_ring).toEqual({ active_key_id: "k1", key_count: 1, key_ids: ["k1"] });
+    expect(body.key_ring).toEqual({
+      active_key_id: "k1",
+      key_count: 1,
+      key_ids: ["k1"],
+      // The one registered user, per kind and ring key (what key rotation watches).
+      records: { User1: { by_key_id: { k1: 1 }, other: 0 }, User2: { by_key_id: { k1: 0 }, other: 0 } },
+    });
   });
 
   it("reveals no secret of the configuration", async () => {
