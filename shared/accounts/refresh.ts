@@ -78,6 +78,7 @@ export async function refreshSession(
     familyId: record.familyId,
     issuedAtSeconds: Math.floor(deps.nowMs() / 1000),
     epoch: record.epoch,
+    amr: record.amr, // the session's factor level, never raised or dropped by a rotation
   };
   const successor = await storeRefreshToken(deps, kind, next);
   const mark: UsedMark = { successor: successor.token, usedAtMs: deps.nowMs() };
@@ -96,7 +97,7 @@ export async function refreshSession(
     if (!winner) throw invalidGrant();
     return retryWithinGrace(deps, kind, hash, record, winner);
   }
-  const access = await issueAccessToken(deps, kind, record.userId, record.familyId, record.epoch);
+  const access = await issueAccessToken(deps, kind, record.userId, record.familyId, record.epoch, record.amr);
   return { ...access, refreshToken: successor.token, userId: record.userId };
 }
 
@@ -127,7 +128,14 @@ async function retryWithinGrace(
       redisKeys.refreshToken(kind, successorHash),
     ]);
     if (!successorUsed && successorRecord) {
-      const access = await issueAccessToken(deps, kind, record.userId, record.familyId, record.epoch);
+      const access = await issueAccessToken(
+        deps,
+        kind,
+        record.userId,
+        record.familyId,
+        record.epoch,
+        record.amr,
+      );
       return { ...access, refreshToken: mark.successor, userId: record.userId };
     }
   }

@@ -1,0 +1,10 @@
+import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
+
+/** What second factor is enrolled: `GET /{kind}/mfa`. */
+export const spec = defineEndpoint({
+  name: "mfa-status",
+  routes: [{ method: "GET", path: "/mfa" }],
+  auth: "bearer",
+  rateLimit: "profile",
+  ...TOKEN_FUNCTION,
+});
