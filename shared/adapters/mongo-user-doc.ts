@@ -61,7 +61,7 @@ export function toUserDoc(r: UserRecord): UserDoc {
     createdAtMs: r.createdAtMs,
     updatedAtMs: r.updatedAtMs,
     version: r.version,
-    mfa: r.mfa ?? null,
+    mfa: r.mfa,
   };
 }
 

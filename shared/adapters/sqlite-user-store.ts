@@ -149,7 +149,7 @@ function toRow(r: UserRecord): UserRow {
     created_at_ms: r.createdAtMs,
     updated_at_ms: r.updatedAtMs,
     version: r.version,
-    mfa: r.mfa ?? null,
+    mfa: r.mfa,
   };
 }
 

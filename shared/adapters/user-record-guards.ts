@@ -11,7 +11,7 @@ import { USER_KIND_PATTERN } from "../config/user-kinds";
 import type { UserPatch, UserRecord, UserStore } from "../ports/user-store";
 
 /** How a patchable field is typed at run time. */
-type FieldType = "string" | "nullableString" | "optionalNullableString" | "boolean";
+type FieldType = "string" | "nullableString" | "boolean";
 
 /** Every field a {@link UserPatch} may carry, with its runtime type. The only source of patchable names. */
 export const PATCH_FIELD_TYPES = {
@@ -25,7 +25,7 @@ export const PATCH_FIELD_TYPES = {
   dataKey: "string",
   emailVerified: "boolean",
   phoneVerified: "boolean",
-  mfa: "optionalNullableString",
+  mfa: "nullableString",
 } as const satisfies Record<keyof Required<UserPatch>, FieldType>;
 
 /** A patchable field name. */
@@ -83,14 +83,11 @@ export function assertVersion(value: unknown): asserts value is number {
 }
 
 function checkType(name: string, type: FieldType, value: unknown): void {
-  const nullable = type === "nullableString" || type === "optionalNullableString";
   const ok =
     type === "boolean"
       ? typeof value === "boolean"
-      : typeof value === "string" ||
-        (nullable && value === null) ||
-        (type === "optionalNullableString" && value === undefined);
-  if (!ok) throw new TypeError(`${name} must be ${nullable ? "string or null" : type}`);
+      : typeof value === "string" || (type === "nullableString" && value === null);
+  if (!ok) throw new TypeError(`${name} must be ${type === "nullableString" ? "string or null" : type}`);
 }
 
 /**

@@ -35,9 +35,9 @@ export interface UserRecord {
   /**
    * The second-factor state (TOTP secret, SMS flag, recovery-code hashes) as one field envelope
    * under the record's data key, AAD-bound to kind, id and `mfa` (`shared/accounts/mfa-state.ts`);
-   * `null` or absent when no factor is enrolled. Records written before MFA existed have none.
+   * `null` when no factor is enrolled (also what adapters read for rows written before MFA existed).
    */
-  mfa?: string | null;
+  mfa: string | null;
 }
 
 /** Fields an update may change. `version` and `updatedAtMs` are managed by the store. */
