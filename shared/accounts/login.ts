@@ -2,7 +2,7 @@ import { AuthError } from "../errors";
 import { rateLimitSubject } from "../http/client-address";
 import type { UserRecord } from "../ports/user-store";
 import type { DepsOf } from "./deps";
-import { secondFactorRequired } from "./mfa-tokens";
+import { enrolledMethods, mfaRequired } from "./mfa-tokens";
 import { PASSWORD_ONLY, type SessionTokens, startSession } from "./refresh-tokens";
 import { readCredentialEpoch } from "./sessions";
 
@@ -71,8 +71,9 @@ export async function reserveAttempt(
  *   reset or change completed between the record read and the epoch read);
  * - an account with an enrolled second factor gets no session here: 403 `mfa_required` with a
  *   single-use MFA token bound to that epoch, to finish at `POST /{kind}/mfa/verify`
- *   (`mfa-login.ts`). Only a correct password reaches this point, so a wrong one answers 401 as
- *   for any account: nothing tells whether a factor is enrolled.
+ *   (`mfa-login.ts`); its reserved attempt is not released (the codes that follow count on the
+ *   same budget, and the one that passes releases it). Only a correct password reaches this point,
+ *   so a wrong one answers 401 as for any account: nothing tells whether a factor is enrolled.
  *
  * @param source the client address the attempt comes from.
  * @throws AuthError `invalid_credentials` (401), `too_many_attempts` (429), `email_not_verified` (403),
@@ -108,7 +109,10 @@ export async function login(
     ? await deps.hasher.verify(user.passwordHash, password)
     : await deps.hasher.dummyVerify(password);
   if (!user || !ok) throw invalidCredentials(); // the reserved attempt stays counted
-  await deps.loginThrottle.succeeded(attempt);
+  const methods = await enrolledMethods(deps.ring, kind, user);
+  // With a second factor the login is not over: the attempt stays counted until a code passes,
+  // so the password and the codes share one budget (mfa-login.ts).
+  if (methods.length === 0) await deps.loginThrottle.succeeded(attempt);
   if (!user.emailVerified) {
     throw new AuthError("email_not_verified");
   }
@@ -117,8 +121,7 @@ export async function login(
     const passwordHash = await deps.hasher.hash(password);
     await deps.store.update(kind, user.id, user.version, { passwordHash });
   }
-  const mfaRequired = await secondFactorRequired(deps, kind, user, epoch);
-  if (mfaRequired) throw mfaRequired;
+  if (methods.length > 0) throw await mfaRequired(deps, kind, user, epoch, methods);
   return startSession(deps, kind, user.id, epoch, PASSWORD_ONLY);
 }
 

@@ -1,13 +1,15 @@
 /**
  * The login's second step (DESIGN.md §10, issue #16). A correct password on an account with an
  * enrolled factor answers 403 `mfa_required` with an MFA token instead of a session
- * (`secondFactorRequired` in `mfa-tokens.ts`); the session comes only from {@link verifySecondFactor}, which
+ * (`mfaRequired` in `mfa-tokens.ts`); the session comes only from {@link verifySecondFactor}, which
  * checks a TOTP code, an SMS code sent by {@link challengeSms}, or a recovery code.
  *
  * Rules:
  * - every code is reserved on the login throttle of the account (per (account, address) and per
  *   account, as passwords are: `login-throttle.ts`) BEFORE it is checked; a wrong code keeps its
- *   attempt counted, so a stolen password buys no more guesses than it did before;
+ *   attempt counted, and so does the password attempt that led here until a code passes, so
+ *   passwords and codes share one budget: a stolen password buys no extra guesses, and logging
+ *   in again does not reset the count;
  * - {@link MFA_TOKEN_MAX_CODES} wrong codes end the token (log in again), and the first wrong one
  *   mails the owner (their password is known to someone);
  * - the token is consumed atomically on success (single use); the session is bound to the

@@ -3,12 +3,14 @@
  * §10). Opaque (256 random bits), stored only as their SHA-256 under the kind's namespace (so the
  * other kind's routes never find one), single use, {@link MFA_TOKEN_TTL_SECONDS} long.
  */
+
+import type { KeyRing } from "../crypto/envelope";
 import { createOpaqueToken, hashOpaqueToken } from "../crypto/random";
 import { AuthError } from "../errors";
 import type { UserRecord } from "../ports/user-store";
 import type { DepsOf } from "./deps";
 import { redisKeys } from "./keys";
-import { hasFactor, methodsOf, openMfaState } from "./mfa-state";
+import { type MfaMethod, methodsOf, openMfaState } from "./mfa-state";
 
 /** Lifetime of an MFA token, seconds (issue #16: 5 minutes). */
 export const MFA_TOKEN_TTL_SECONDS = 300;
@@ -109,23 +111,29 @@ function parseMfaToken(raw: string | null): MfaTokenRecord | null {
 }
 
 /**
- * What a correct password answers when `user` has a second factor: `null` when it has none (the
- * login goes on to a session), else the 403 `mfa_required` error to throw, carrying a new MFA token
- * (`mfa_token`, single use, `expires_in` seconds) and the `methods` it can be passed with.
- * @param epoch the credential epoch read before the password was verified.
+ * The second-factor methods of `user` (empty when none is enrolled: no decryption then either).
  * @throws CryptoError when the stored state does not decrypt.
  */
-export async function secondFactorRequired(
-  deps: DepsOf<readonly ["kv", "nowMs", "ring"]>,
+export async function enrolledMethods(ring: KeyRing, kind: string, user: UserRecord): Promise<MfaMethod[]> {
+  return user.mfa ? methodsOf(await openMfaState(ring, kind, user)) : [];
+}
+
+/**
+ * What a correct password answers when `user` has a second factor: the 403 `mfa_required` error
+ * to throw, carrying a new MFA token (`mfa_token`, single use, `expires_in` seconds) and the
+ * `methods` it can be passed with.
+ * @param epoch the credential epoch read before the password was verified.
+ * @param methods from {@link enrolledMethods}, not empty.
+ */
+export async function mfaRequired(
+  deps: DepsOf<readonly ["kv", "nowMs"]>,
   kind: string,
   user: UserRecord,
   epoch: number,
-): Promise<AuthError | null> {
-  if (!user.mfa) return null; // no factor: no decryption either
-  const state = await openMfaState(deps.ring, kind, user);
-  if (!hasFactor(state)) return null;
+  methods: readonly MfaMethod[],
+): Promise<AuthError> {
   const { token, expiresInSeconds } = await createMfaToken(deps, kind, user, epoch);
   return new AuthError("mfa_required", {
-    extensions: { mfa_token: token, methods: methodsOf(state), expires_in: expiresInSeconds },
+    extensions: { mfa_token: token, methods, expires_in: expiresInSeconds },
   });
 }
