@@ -1,12 +1,14 @@
+import type { Context } from "hono";
 import { handle } from "hono/aws-lambda";
 import {
   challengeSms,
   MFA_CHALLENGE_DEPS,
   MFA_VERIFY_DEPS,
+  type MfaRequestSource,
   verifySecondFactor,
 } from "../shared/accounts/mfa-login";
 import { MFA_TOKEN_TTL_SECONDS } from "../shared/accounts/mfa-tokens";
-import { defineAccountFunction, tokenBody } from "../shared/http/account-function";
+import { type AccountEnv, defineAccountFunction, tokenBody } from "../shared/http/account-function";
 import { MessageResponse, TokenResponse } from "../shared/http/account-schemas";
 import { formOrJsonBody } from "../shared/http/body-type";
 import { lazyApp } from "../shared/http/function-app";
@@ -21,6 +23,11 @@ import { spec } from "./mfa-verify.endpoint";
  * - `POST /{kind}/mfa/verify` `{mfa_token, method, code}` → the usual token response.
  */
 export const createApp = defineAccountFunction(spec, (app, kit) => {
+  /** The client address, and the account the token names as the audit actor (failures included). */
+  const source = (c: Context<AccountEnv>): MfaRequestSource => ({
+    clientAddress: c.get("clientAddress"),
+    identified: (userId) => c.set("auditActor", userId),
+  });
   const challenge = kit.route({
     method: "post",
     path: "/mfa/challenge",
@@ -32,7 +39,7 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
   });
   app.openapi(challenge, async (c) => {
     const body = kit.body(c, { json: () => c.req.valid("json"), form: () => c.req.valid("form") });
-    await challengeSms(await kit.deps(...MFA_CHALLENGE_DEPS), kit.kind, body.mfa_token);
+    await challengeSms(await kit.deps(...MFA_CHALLENGE_DEPS), kit.kind, body.mfa_token, source(c));
     return c.json(
       { message: `Code sent by SMS; it expires with the MFA token (${MFA_TOKEN_TTL_SECONDS} s)` },
       202,
@@ -56,9 +63,8 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
       body.mfa_token,
       body.method,
       body.code,
-      { clientAddress: c.get("clientAddress") },
+      source(c),
     );
-    c.set("auditActor", session.userId);
     return c.json(tokenBody(session), 200);
   });
 });

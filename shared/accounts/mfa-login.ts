@@ -38,6 +38,12 @@ import { type Amr, type SessionTokens, startSession } from "./refresh-tokens";
 import { readCredentialEpoch } from "./sessions";
 import { openUser } from "./user-codec";
 
+/** Where a second-factor request comes from, and who it turned out to be about (for the audit trail). */
+export interface MfaRequestSource extends AttemptSource {
+  /** Called with the account's id once the MFA token names it, before any code is checked. */
+  identified?(userId: string): void;
+}
+
 /** Wrong codes one MFA token survives; the next wrong one ends it. */
 export const MFA_TOKEN_MAX_CODES = 5;
 
@@ -90,8 +96,14 @@ async function accountOf(
  * @throws AuthError `invalid_mfa_token` (401), `mfa_method_not_enrolled` (422), `phone_not_verified`
  *   (409), `otp_cooldown` / `otp_daily_limit` (429).
  */
-export async function challengeSms(deps: MfaChallengeDeps, kind: string, mfaToken: string): Promise<void> {
+export async function challengeSms(
+  deps: MfaChallengeDeps,
+  kind: string,
+  mfaToken: string,
+  source: MfaRequestSource,
+): Promise<void> {
   const found = await findMfaToken(deps, kind, mfaToken);
+  source.identified?.(found.record.userId);
   const { user } = await accountOf(deps, kind, found, "sms");
   const profile = await openUser(deps.ring, kind, user);
   if (!user.phoneVerified) throw new AuthError("phone_not_verified");
@@ -111,9 +123,10 @@ export async function verifySecondFactor(
   mfaToken: string,
   method: MfaMethod,
   code: string,
-  source: AttemptSource,
+  source: MfaRequestSource,
 ): Promise<SessionTokens> {
   const found = await findMfaToken(deps, kind, mfaToken);
+  source.identified?.(found.record.userId);
   const { user, state } = await accountOf(deps, kind, found, method);
   const attempt = await reserveAttempt(deps, kind, found.record.emailIndex, source);
   const passed =

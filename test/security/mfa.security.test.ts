@@ -487,6 +487,33 @@ describe("disabling a factor", () => {
   });
 });
 
+describe("audit trail", () => {
+  it("records enrolment changes and second-factor failures under the account, with their codes", async () => {
+    const { user, secret } = await totpAccount();
+    const { mfaToken } = await mfaChallenge(api, "User1", user.email);
+    expect((await verify(api, "User1", mfaToken, "totp", "000000")).status).toBe(400);
+    expect((await verify(api, "User1", mfaToken, "totp", codeAt(app, secret))).status).toBe(200);
+    const userId = (
+      await (
+        await app.context.store()
+      ).findByEmailIndex(
+        "User1",
+        (await app.context.accountDeps("blindIndex")).blindIndex("User1", user.email),
+      )
+    )?.id as string;
+    const log = await app.context.auditLog();
+    let events: Awaited<ReturnType<typeof log.listForActor>> = [];
+    for (let i = 0; i < 50 && events.filter((e) => e.action === "mfa_verify").length < 2; i++) {
+      await sleep(20); // audit writes run beside the response (waitUntil)
+      events = await log.listForActor("User1", userId, 100);
+    }
+    const summary = events.map((e) => `${e.action}:${e.outcome}:${e.code ?? ""}`);
+    expect(summary).toContain("mfa_change:success:");
+    expect(summary).toContain("mfa_verify:failure:invalid_mfa_code");
+    expect(summary).toContain("mfa_verify:success:");
+  });
+});
+
 describe("every route exists for every kind and validates its input", () => {
   it.each(["User1", "User2"])(
     "%s: enrolment routes need a bearer token of the kind; bodies are strict",
