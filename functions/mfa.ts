@@ -23,8 +23,6 @@ import { defaultContext } from "../shared/wiring/context";
 import { PASSWORD_HASHER } from "../shared/wiring/passwords";
 import { spec } from "./mfa.endpoint";
 
-const json = (schema: unknown) => ({ "application/json": { schema } }) as never;
-
 /**
  * Second-factor enrolment for the caller's own account (issue #16 item 1; rules in
  * `shared/accounts/mfa-enrol.ts`). Every change takes the current `password` (JSON or form):
@@ -47,7 +45,7 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
       responses: {
         200: {
           description: "Secret to add to the app; confirm with /mfa/totp/enable",
-          content: json(TotpSetupResponse),
+          content: { "application/json": { schema: TotpSetupResponse } },
         },
       },
     }),
@@ -64,7 +62,10 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
       summary: "Confirm the authenticator app with a code (signs out every session)",
       request: { body: formOrJsonBody(TotpEnableBody) },
       responses: {
-        200: { description: "Enabled; recovery codes shown once", content: json(MfaEnabledResponse) },
+        200: {
+          description: "Enabled; recovery codes shown once",
+          content: { "application/json": { schema: MfaEnabledResponse } },
+        },
       },
     }),
     async (c) => {
@@ -81,7 +82,10 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
       summary: "Use SMS codes to the verified phone as a second factor (signs out every session)",
       request: { body: formOrJsonBody(PasswordOnlyBody) },
       responses: {
-        200: { description: "Enabled; new recovery codes shown once", content: json(MfaEnabledResponse) },
+        200: {
+          description: "Enabled; new recovery codes shown once",
+          content: { "application/json": { schema: MfaEnabledResponse } },
+        },
       },
     }),
     async (c) => {
@@ -98,7 +102,10 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
       summary: "Remove a second factor (password and an authenticator or recovery code)",
       request: { body: formOrJsonBody(MfaDisableBody) },
       responses: {
-        200: { description: "Removed; the methods still enrolled", content: json(MfaEnabledResponse) },
+        200: {
+          description: "Removed; the methods still enrolled",
+          content: { "application/json": { schema: MfaEnabledResponse } },
+        },
       },
     }),
     async (c) => {
@@ -124,7 +131,7 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
       responses: {
         200: {
           description: "New codes, shown once; the old ones no longer work",
-          content: json(RecoveryCodesResponse),
+          content: { "application/json": { schema: RecoveryCodesResponse } },
         },
       },
     }),
