@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, PASSWORD_FUNCTION } from "../shared/http/endpoint";
 
 /** Password change: `POST /{kind}/change_password`. */
@@ -8,5 +9,6 @@ export const spec = defineEndpoint({
   rateLimit: "change_password",
   audit: { action: "password_change" },
   errors: ["incorrect_password", "weak_password", "password_too_long", "conflict"],
+  secrets: [...REDIS_SECRETS, "EncryptionKey", "JwtSecret", "MongoUrl", "QstashToken"],
   ...PASSWORD_FUNCTION,
 });

@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, PASSWORD_FUNCTION } from "../shared/http/endpoint";
 
 /** Registration: `POST /{kind}/create`. */
@@ -8,5 +9,6 @@ export const spec = defineEndpoint({
   rateLimit: "create",
   audit: { action: "register", emailField: "email" },
   errors: ["weak_password", "password_too_long", "queue_unavailable"],
+  secrets: [...REDIS_SECRETS, "EmailSalt", "EncryptionKey", "MongoUrl", "QstashToken"],
   ...PASSWORD_FUNCTION,
 });

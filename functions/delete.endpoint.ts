@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, PASSWORD_FUNCTION } from "../shared/http/endpoint";
 
 /** Account deletion: `DELETE /{kind}/delete`. */
@@ -8,5 +9,6 @@ export const spec = defineEndpoint({
   rateLimit: "delete",
   audit: { action: "account_delete" },
   errors: ["incorrect_password", "password_too_long"],
+  secrets: [...REDIS_SECRETS, "EncryptionKey", "JwtSecret", "MongoUrl", "QstashToken"],
   ...PASSWORD_FUNCTION,
 });

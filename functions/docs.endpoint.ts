@@ -1,4 +1,4 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { DOCS_ROUTE_PATHS, docsCopyFiles } from "../shared/http/docs-assets";
 import { defineEndpoint } from "../shared/http/endpoint";
 
@@ -15,6 +15,6 @@ export const spec = defineEndpoint({
   runtime: "node",
   memoryMB: 512,
   timeoutSeconds: 10,
-  secrets: ALL_SECRETS,
+  secrets: [...REDIS_SECRETS],
   copyFiles: [...docsCopyFiles(), { from: ".build/openapi.json", to: "openapi.json" }],
 });

@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** Password reset request: `GET|POST /{kind}/forget_password`. */
@@ -11,5 +12,6 @@ export const spec = defineEndpoint({
   rateLimit: "forget_password",
   audit: { action: "password_reset_request", emailField: "email" },
   errors: ["queue_unavailable"],
+  secrets: [...REDIS_SECRETS, "EmailSalt", "EncryptionKey", "MongoUrl", "QstashToken"],
   ...TOKEN_FUNCTION,
 });

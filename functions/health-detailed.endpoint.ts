@@ -1,4 +1,4 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint } from "../shared/http/endpoint";
 
 /** Operators only (`OPS_TOKEN`): dependency latencies, Bloom fill, queue reachability, key ring, build. */
@@ -9,5 +9,5 @@ export const spec = defineEndpoint({
   runtime: "node",
   memoryMB: 256,
   timeoutSeconds: 10,
-  secrets: ALL_SECRETS,
+  secrets: [...REDIS_SECRETS, "EncryptionKey", "MongoUrl", "OpsToken", "QstashToken"],
 });

@@ -1,4 +1,4 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint } from "../shared/http/endpoint";
 
 /** Liveness: `GET /health`, public and cheap. */
@@ -9,5 +9,5 @@ export const spec = defineEndpoint({
   runtime: "node",
   memoryMB: 256,
   timeoutSeconds: 10,
-  secrets: ALL_SECRETS,
+  secrets: [...REDIS_SECRETS, "MongoUrl"],
 });

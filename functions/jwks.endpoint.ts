@@ -1,7 +1,9 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint } from "../shared/http/endpoint";
 
-/** Public signing keys: `GET /.well-known/jwks.json`. Web APIs only (jose): an `edge` function. */
+/**
+ * Public signing keys: `GET /.well-known/jwks.json`. Web APIs only (jose): an `edge` function. No
+ * secret: with HS256 (the default) there is no public key to publish.
+ */
 export const spec = defineEndpoint({
   name: "jwks",
   routes: [{ method: "GET", path: "/.well-known/jwks.json" }],
@@ -9,5 +11,5 @@ export const spec = defineEndpoint({
   runtime: "edge",
   memoryMB: 128,
   timeoutSeconds: 5,
-  secrets: ALL_SECRETS,
+  secrets: [],
 });

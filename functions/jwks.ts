@@ -36,16 +36,23 @@ const route = createRoute({
 /**
  * `GET /.well-known/jwks.json`: lets other services verify access tokens without the signing key.
  * An `edge` function: Web APIs only (jose), so it can run on any runtime and is cheap to call.
+ * With HS256 the set is empty and no key is read (the function is granted no secret); EdDSA/ES256
+ * derive the public key from the private JWK, which needs `JwtSecret` granted in its spec.
  */
 export const createApp = defineEdgeFunction(spec, (app, { config }) => {
-  const tokens = createAccessTokens(accessTokenOptions(config));
+  const jwks =
+    config.jwt.algorithm === "HS256"
+      ? Promise.resolve({ keys: [] })
+      : createAccessTokens(accessTokenOptions(config)).then((tokens) => tokens.jwks());
+  // A failed key import is reported by every request (as a 500 problem), not left unhandled.
+  jwks.catch(() => {});
   app.openapi(route, async (c) => {
     c.header("Cache-Control", "public, max-age=300");
-    return c.json((await tokens).jwks(), 200);
+    return c.json(await jwks, 200);
   });
 });
 
-export const app = lazyApp(() => createApp(edgeContext()));
+export const app = lazyApp(() => createApp(edgeContext(spec)));
 export const handler = handle(app);
 /** Web-standard entry (Cloudflare Workers, Deno, Bun): `export default { fetch }`. */
 export default { fetch: (request: Request, env?: unknown) => app.fetch(request, env) };

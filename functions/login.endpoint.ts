@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, PASSWORD_FUNCTION } from "../shared/http/endpoint";
 
 /** OAuth2 password grant: `POST /{kind}/login`. */
@@ -8,5 +9,6 @@ export const spec = defineEndpoint({
   rateLimit: "login",
   audit: { action: "login", emailField: "username" },
   errors: ["invalid_credentials", "email_not_verified", "too_many_attempts", "password_too_long"],
+  secrets: [...REDIS_SECRETS, "EmailSalt", "EncryptionKey", "JwtSecret", "MongoUrl"],
   ...PASSWORD_FUNCTION,
 });

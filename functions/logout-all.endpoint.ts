@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** Log out everywhere: `POST /{kind}/logout_all`. */
@@ -7,5 +8,6 @@ export const spec = defineEndpoint({
   auth: "bearer",
   rateLimit: "logout_all",
   audit: { action: "logout_all" },
+  secrets: [...REDIS_SECRETS, "EncryptionKey", "JwtSecret", "MongoUrl"],
   ...TOKEN_FUNCTION,
 });

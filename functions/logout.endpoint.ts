@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** Log out one session: `GET|POST /{kind}/logout`. */
@@ -10,5 +11,6 @@ export const spec = defineEndpoint({
   auth: "bearer",
   rateLimit: "logout",
   audit: { action: "logout" },
+  secrets: [...REDIS_SECRETS, "EncryptionKey", "JwtSecret", "MongoUrl"],
   ...TOKEN_FUNCTION,
 });

@@ -70,5 +70,5 @@ export const createApp = defineFunction(spec, (app, ctx) => {
   });
 });
 
-export const app = lazyApp(() => createApp(defaultContext()));
+export const app = lazyApp(() => createApp(defaultContext(spec)));
 export const handler = handle(app);

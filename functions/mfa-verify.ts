@@ -69,5 +69,5 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
   });
 });
 
-export const app = lazyApp(() => createApp(defaultContext()));
+export const app = lazyApp(() => createApp(defaultContext(spec)));
 export const handler = handle(app);

@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, PASSWORD_FUNCTION } from "../shared/http/endpoint";
 
 /** Second-factor enrolment (bearer, password step-up): `/{kind}/mfa/totp/*`, `/mfa/sms/enable`, `/mfa/disable`, `/mfa/recovery_codes`. */
@@ -26,5 +27,6 @@ export const spec = defineEndpoint({
     "conflict",
     "queue_unavailable",
   ],
+  secrets: [...REDIS_SECRETS, "EmailSalt", "EncryptionKey", "JwtSecret", "MongoUrl", "QstashToken"],
   ...PASSWORD_FUNCTION,
 });

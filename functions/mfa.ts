@@ -143,5 +143,5 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
   );
 });
 
-export const app = lazyApp(() => createApp(defaultContext(PASSWORD_HASHER)));
+export const app = lazyApp(() => createApp(defaultContext(spec, PASSWORD_HASHER)));
 export const handler = handle(app);

@@ -1,4 +1,4 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint } from "../shared/http/endpoint";
 
 /** API Gateway's `$default` route: 404 problem+json with the security headers, as locally. */
@@ -10,5 +10,5 @@ export const spec = defineEndpoint({
   runtime: "node",
   memoryMB: 256,
   timeoutSeconds: 5,
-  secrets: ALL_SECRETS,
+  secrets: [...REDIS_SECRETS],
 });

@@ -12,5 +12,5 @@ import { spec } from "./not-found.endpoint";
  */
 export const createApp = defineFunction(spec, () => {});
 
-export const app = lazyApp(() => createApp(defaultContext()));
+export const app = lazyApp(() => createApp(defaultContext(spec)));
 export const handler = handle(app);

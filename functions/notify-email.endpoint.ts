@@ -1,4 +1,4 @@
-import { ALL_SECRETS } from "../shared/config/secrets";
+import { QSTASH_SIGNING_SECRETS, REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint } from "../shared/http/endpoint";
 
 /**
@@ -13,5 +13,5 @@ export const spec = defineEndpoint({
   runtime: "node",
   memoryMB: 256,
   timeoutSeconds: 30,
-  secrets: ALL_SECRETS,
+  secrets: [...REDIS_SECRETS, "EncryptionKey", "MongoUrl", ...QSTASH_SIGNING_SECRETS, "ResendApiKey"],
 });

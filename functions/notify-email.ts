@@ -48,5 +48,5 @@ export const createApp = defineDeliveryFunction<EmailNotification>(spec, {
   },
 });
 
-export const app = lazyApp(() => createApp(defaultContext()));
+export const app = lazyApp(() => createApp(defaultContext(spec)));
 export const handler = handle(app);

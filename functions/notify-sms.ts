@@ -41,5 +41,5 @@ export const createApp = defineDeliveryFunction<SmsNotification>(spec, {
   },
 });
 
-export const app = lazyApp(() => createApp(defaultContext()));
+export const app = lazyApp(() => createApp(defaultContext(spec)));
 export const handler = handle(app);

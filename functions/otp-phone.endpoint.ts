@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** SMS code request: `POST /{kind}/otp_phone`. */
@@ -7,6 +8,16 @@ export const spec = defineEndpoint({
   auth: "bearer",
   rateLimit: "otp_phone",
   audit: { action: "otp_send" },
-  errors: ["otp_cooldown", "otp_daily_limit", "queue_unavailable"],
+  errors: [
+    "sms_country_not_allowed",
+    "sms_number_type_not_allowed",
+    "otp_cooldown",
+    "sms_account_daily_limit",
+    "sms_number_account_daily_limit",
+    "otp_daily_limit",
+    "sms_budget_exhausted",
+    "queue_unavailable",
+  ],
+  secrets: [...REDIS_SECRETS, "EmailSalt", "EncryptionKey", "JwtSecret", "MongoUrl", "QstashToken"],
   ...TOKEN_FUNCTION,
 });

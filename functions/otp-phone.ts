@@ -16,7 +16,9 @@ const invalidPhone = (message: string) => invalidField("phone", message, "invali
 /**
  * `POST /{kind}/otp_phone`: sends a 6-digit code by SMS to `phone` (E.164, JSON or form) or, with
  * no body, to the profile's number. `202` once the SMS is queued; the code is never in a response.
- * One send per user per cool-down (429 `otp_cooldown` with `Retry-After`), a daily cap per number.
+ * The SMS rules (`shared/accounts/sms-guard.ts`) refuse other countries and non-mobile numbers
+ * (422) and enforce the cool-down and the budgets (429 with `Retry-After`; 503 for the service-wide
+ * hourly budget).
  */
 export const createApp = defineAccountFunction(spec, (app, kit) => {
   const route = kit.route({
@@ -50,5 +52,5 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
   });
 });
 
-export const app = lazyApp(() => createApp(defaultContext()));
+export const app = lazyApp(() => createApp(defaultContext(spec)));
 export const handler = handle(app);

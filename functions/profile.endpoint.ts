@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** Own profile: `GET /{kind}/`. */
@@ -6,5 +7,6 @@ export const spec = defineEndpoint({
   routes: [{ method: "GET", path: "/" }],
   auth: "bearer",
   rateLimit: "profile",
+  secrets: [...REDIS_SECRETS, "EncryptionKey", "JwtSecret", "MongoUrl"],
   ...TOKEN_FUNCTION,
 });

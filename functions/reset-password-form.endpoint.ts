@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** The emailed reset link's page: `GET /{kind}/reset_password_form?token=`. Rate-limited with the
@@ -8,5 +9,6 @@ export const spec = defineEndpoint({
   routes: [{ method: "GET", path: "/reset_password_form" }],
   auth: "none",
   rateLimit: "verify",
+  secrets: [...REDIS_SECRETS],
   ...TOKEN_FUNCTION,
 });

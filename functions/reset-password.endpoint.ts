@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, PASSWORD_FUNCTION } from "../shared/http/endpoint";
 
 /** Password reset: `POST /{kind}/reset_password`. */
@@ -14,5 +15,6 @@ export const spec = defineEndpoint({
     "password_too_long",
     "conflict",
   ],
+  secrets: [...REDIS_SECRETS, "EncryptionKey", "MongoUrl", "QstashToken"],
   ...PASSWORD_FUNCTION,
 });

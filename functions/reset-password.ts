@@ -83,5 +83,5 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
   });
 });
 
-export const app = lazyApp(() => createApp(defaultContext(PASSWORD_SETTER)));
+export const app = lazyApp(() => createApp(defaultContext(spec, PASSWORD_SETTER)));
 export const handler = handle(app);

@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** OAuth2 refresh grant: `POST /{kind}/token`. */
@@ -8,5 +9,6 @@ export const spec = defineEndpoint({
   rateLimit: "token",
   audit: { action: "token_refresh" },
   errors: ["invalid_grant", "unsupported_grant_type"],
+  secrets: [...REDIS_SECRETS, "EncryptionKey", "JwtSecret", "MongoUrl"],
   ...TOKEN_FUNCTION,
 });

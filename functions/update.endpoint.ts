@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** Profile update: `PUT /{kind}/update`. */
@@ -8,5 +9,6 @@ export const spec = defineEndpoint({
   rateLimit: "update",
   audit: { action: "profile_update" },
   errors: ["conflict"],
+  secrets: [...REDIS_SECRETS, "EncryptionKey", "JwtSecret", "MongoUrl"],
   ...TOKEN_FUNCTION,
 });

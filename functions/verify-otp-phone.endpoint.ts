@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** SMS code check: `GET|POST /{kind}/verify_otp_phone`. */
@@ -11,5 +12,6 @@ export const spec = defineEndpoint({
   rateLimit: "verify_otp_phone",
   audit: { action: "otp_verify" },
   errors: ["invalid_otp", "conflict"],
+  secrets: [...REDIS_SECRETS, "EmailSalt", "EncryptionKey", "JwtSecret", "MongoUrl"],
   ...TOKEN_FUNCTION,
 });

@@ -1,3 +1,4 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** Email verification link: `GET /{kind}/verify?token=`. */
@@ -8,5 +9,6 @@ export const spec = defineEndpoint({
   rateLimit: "verify",
   audit: { action: "verify_email" },
   errors: ["invalid_or_expired_token", "conflict"],
+  secrets: [...REDIS_SECRETS, "EncryptionKey", "MongoUrl", "QstashToken"],
   ...TOKEN_FUNCTION,
 });

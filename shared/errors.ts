@@ -103,6 +103,18 @@ export const ERRORS = {
   invalid_otp: { status: 400, detail: "The code is invalid or has expired; request a new one" },
   otp_cooldown: { status: 429, detail: "A code was sent recently; wait before asking for another" },
   otp_daily_limit: { status: 429, detail: "Too many codes were sent to this number today" },
+  // SMS destination rules and budgets (shared/accounts/sms-guard.ts)
+  sms_country_not_allowed: { status: 422, detail: "Text messages cannot be sent to numbers of this country" },
+  sms_number_type_not_allowed: {
+    status: 422,
+    detail: "Text messages can only be sent to mobile numbers",
+  },
+  sms_account_daily_limit: { status: 429, detail: "This account has been sent too many text messages today" },
+  sms_number_account_daily_limit: {
+    status: 429,
+    detail: "This account has been sent too many text messages to this number today",
+  },
+  sms_budget_exhausted: { status: 503, detail: "Text messages are paused for a while; try again later" },
   // Background deliveries (answers to QStash)
   invalid_signature: { status: 401, detail: "The Upstash-Signature is missing or invalid" },
   delivery_in_progress: { status: 503, detail: "This message is being delivered by another attempt" },

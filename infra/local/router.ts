@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { parseConfig } from "../../shared/config/schema";
+import type { SecretName } from "../../shared/config/secrets";
 import { AuthError } from "../../shared/errors";
 import { securityHeaders } from "../../shared/http/app";
 import type { FunctionContext } from "../../shared/http/context";
@@ -39,18 +40,28 @@ export function createLocalContext(
   return context;
 }
 
+/** Options of {@link createFunctionRouter}. */
+export interface RouterOptions {
+  /** Routes mounted before the functions' (the dev outbox). */
+  mountFirst?: (app: Hono) => void;
+  /** Hears every read of a granted secret's configuration field, by function name (e.g. `Login`). */
+  onSecretRead?: (functionName: string, secret: SecretName) => void;
+}
+
 /**
- * Every manifest function's `createApp(ctx)` behind one Hono app, sharing ONE context, routed as
- * API Gateway routes them: exact `METHOD /path` routes, the shared security headers on every
- * answer, 405 problem+json with `Allow` (RFC 9110 §15.5.6) for a known path asked with another
- * method, 404 problem+json for an unknown path, and CORS preflights to the owning function when
+ * Every manifest function's `createApp(ctx)` behind one Hono app, routed as API Gateway routes
+ * them: exact `METHOD /path` routes, the shared security headers on every answer, 405
+ * problem+json with `Allow` (RFC 9110 §15.5.6) for a known path asked with another method, 404
+ * problem+json for an unknown path, and CORS preflights to the owning function when
  * `CORS_ORIGINS` is set. The local runtime serves it on a socket; tests call it in process.
  *
- * @param mountFirst routes mounted before the functions' (the dev outbox).
+ * Each function gets `context.withSecrets(fn.secrets)`: the adapters of the one shared context, but
+ * a configuration holding only the secrets its spec is granted, as deployed (least privilege), so
+ * a function that reads a secret its spec does not list fails here as it would on AWS.
  */
 export async function createFunctionRouter(
   context: FunctionContext,
-  mountFirst?: (app: Hono) => void,
+  { mountFirst, onSecretRead }: RouterOptions = {},
 ): Promise<Hono> {
   const { config } = context;
   const manifest = await buildManifest(config.userKinds);
@@ -62,7 +73,11 @@ export async function createFunctionRouter(
   const corsEnabled = config.http.corsOrigins.length > 0;
   for (const fn of manifest) {
     const mod = (await import(new URL(`../../${fn.module}.ts`, import.meta.url).href)) as FunctionModule;
-    const fnApp = mod.createApp(context);
+    const granted = context.withSecrets(
+      fn.secrets,
+      onSecretRead ? (secret) => onSecretRead(fn.name, secret) : undefined,
+    );
+    const fnApp = mod.createApp(granted);
     for (const route of fn.routes) {
       app.on(route.method, route.path, (c) => fnApp.fetch(c.req.raw, c.env));
       const methods = methodsByPath.get(route.path);

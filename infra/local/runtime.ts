@@ -11,7 +11,7 @@ import { createOutboxApp } from "./outbox-app";
 import { startProviderCapture } from "./provider-capture";
 import { startQstashEmulator } from "./qstash-emulator";
 import { startRedisServer } from "./redis-server";
-import { createFunctionRouter, createLocalContext } from "./router";
+import { createFunctionRouter, createLocalContext, type RouterOptions } from "./router";
 import { startUpstashBridge } from "./upstash-bridge";
 
 /** What {@link startLocalRuntime} started, for the banner and for tests. */
@@ -37,6 +37,8 @@ export interface LocalRuntimeOptions {
   env?: Record<string, string>;
   /** Keep Redis data under `<DATA_DIR>/redis` across restarts. @default true */
   persistRedis?: boolean;
+  /** Hears every read of a granted secret by a function (tests derive each function's grants). */
+  onSecretRead?: RouterOptions["onSecretRead"];
 }
 
 const token = (prefix: string) => `${prefix}${randomBytes(24).toString("base64url")}`;
@@ -155,8 +157,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const context = createLocalContext(env); // parses the configuration: fails loudly here
     cleanups.push(() => context.close()); // the user store and the audit log, when opened
     const manifest = await buildManifest(context.config.userKinds);
-    const app = await createFunctionRouter(context, (router) => {
-      if (outbox) router.route("/", createOutboxApp(outbox));
+    const app = await createFunctionRouter(context, {
+      ...(options.onSecretRead ? { onSecretRead: options.onSecretRead } : {}),
+      mountFirst: (router) => {
+        if (outbox) router.route("/", createOutboxApp(outbox));
+      },
     });
     root = app;
     return { url, manifest, context, outbox, notes, stop: stopAll };

@@ -6,6 +6,7 @@ import type { AuditRecorder } from "../observability/audit";
 import type { EmailBloom, LoginThrottlePort, PasswordPolicyPort } from "../ports/accounts";
 import type { Kv } from "../ports/kv";
 import type { UserStore } from "../ports/user-store";
+import type { SmsGuard } from "./sms-guard";
 
 /** Settings the account use-cases read (a slice of the configuration). Units in the names. */
 export interface AccountSettings {
@@ -51,6 +52,8 @@ export interface AccountDeps {
    * under its own label (`otp-keys.ts`), so it is never the blind-index key itself.
    */
   otpKey: Uint8Array;
+  /** Destination rules and budgets every SMS passes before it is queued (`sms-guard.ts`). */
+  smsGuard: SmsGuard;
   /**
    * Records security events the HTTP layer cannot see (e.g. refresh-token reuse). Never throws:
    * a failed write is logged and swallowed there (see `observability/audit.ts`).

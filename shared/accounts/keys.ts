@@ -42,6 +42,13 @@ export const redisKeys = {
   otpCooldown: (kind: string, userId: string) => `${kind}:otp:cooldown:${userId}`,
   /** OTP daily send counter of a phone (keyed hash of the number). */
   otpDaily: (kind: string, phoneHash: string) => `${kind}:otp:daily:${phoneHash}`,
+  /** SMS sent because of one account today, over all numbers (a counter; TTL one day from the first). */
+  smsAccountDaily: (kind: string, userId: string) => `${kind}:sms:daily:acct:${userId}`,
+  /** SMS sent to one number because of one account today (keyed hash of the number; TTL one day). */
+  smsNumberAccountDaily: (kind: string, phoneHash: string, userId: string) =>
+    `${kind}:sms:daily:num-acct:${phoneHash}:${userId}`,
+  /** SMS the whole service sent this hour, every kind together (a counter; TTL one hour from the first). */
+  smsHourlyBudget: () => "sms:budget:hourly",
   /**
    * A pending TOTP enrolment of a user: the new secret sealed with the key ring (AAD bound to kind
    * and user) until `mfa/totp/enable` confirms it with a code; TTL `MFA_SETUP_TTL_SECONDS`.

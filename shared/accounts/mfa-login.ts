@@ -61,7 +61,7 @@ export const MFA_VERIFY_DEPS = [
 type MfaVerifyDeps = DepsOf<typeof MFA_VERIFY_DEPS>;
 
 /** The dependencies of {@link challengeSms}. */
-export const MFA_CHALLENGE_DEPS = [...MFA_SMS_DEPS, "ring", "store"] as const;
+export const MFA_CHALLENGE_DEPS = [...MFA_SMS_DEPS, "nowMs", "ring", "store"] as const;
 type MfaChallengeDeps = DepsOf<typeof MFA_CHALLENGE_DEPS>;
 
 /** The `amr` (RFC 8176 §2) of a session whose second factor was passed with `method`. */
@@ -92,9 +92,10 @@ async function accountOf(
 
 /**
  * `POST /{kind}/mfa/challenge` with `method: "sms"`: sends a code to the account's verified phone
- * for this MFA token (same cool-down and daily cap as phone verification: `mfa-sms.ts`).
+ * for this MFA token, through the same SMS guard as phone verification (`mfa-sms.ts`).
  * @throws AuthError `invalid_mfa_token` (401), `mfa_method_not_enrolled` (422), `phone_not_verified`
- *   (409), `otp_cooldown` / `otp_daily_limit` (429).
+ *   (409), and the SMS guard's refusals (422 country or number type, 429 cool-down and budgets,
+ *   503 `sms_budget_exhausted`).
  */
 export async function challengeSms(
   deps: MfaChallengeDeps,

@@ -5,26 +5,22 @@
  * for one login never completes another), lives as long as the token, and is stored only as a keyed
  * hash.
  *
- * Sending goes through {@link reserveSmsSend}, the seam to the phone-verification send rules: the
- * same per-user cool-down and per-number daily cap, counted on the same keys, so a login and a
- * phone verification share one budget.
+ * Sending goes through the SMS guard (`sms-guard.ts`), exactly as a phone-verification code does:
+ * allowed countries and mobile number types, the per-account, per-(number, account) and
+ * service-wide budgets, and the same per-user cool-down key, so a login and a phone verification
+ * share one budget. The number is always the account's own verified one.
  */
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { base64UrlEncode, utf8Encode } from "../crypto/encoding";
 import { randomId, randomOtp, timingSafeEqual } from "../crypto/random";
-import { AuthError } from "../errors";
 import type { DepsOf } from "./deps";
 import { redisKeys } from "./keys";
 import { MFA_TOKEN_TTL_SECONDS } from "./mfa-tokens";
-import { phoneTag } from "./otp-keys";
 
 /** The dependencies of {@link sendMfaSmsCode}. */
-export const MFA_SMS_DEPS = ["kv", "notifier", "nowMs", "otpKey", "settings"] as const;
+export const MFA_SMS_DEPS = ["kv", "notifier", "otpKey", "settings", "smsGuard"] as const;
 type MfaSmsDeps = DepsOf<typeof MFA_SMS_DEPS>;
-
-/** Seconds in the per-number daily cap's window (as phone verification counts it). */
-const DAY_SECONDS = 86_400;
 
 /** What is stored (JSON) under `redisKeys.mfaSmsCode(kind, tokenHash)`. */
 interface MfaSmsRecord {
@@ -43,36 +39,11 @@ function mfaSmsHash(otpKey: Uint8Array, kind: string, userId: string, tokenHash:
 }
 
 /**
- * The send rules of phone verification, applied to an MFA SMS: at most one SMS per user per
- * `otpResendCooldownSeconds` (429 `otp_cooldown`) and `otpDailyLimitPerPhone` per number per day
- * (429 `otp_daily_limit`), on the keys phone verification uses (`redisKeys.otpCooldown`,
- * `redisKeys.otpDaily`). This is the one place the MFA path meets the SMS abuse rules: when those
- * rules grow (allowed countries, number types, budgets), this function delegates to them.
- * @throws AuthError `otp_cooldown` / `otp_daily_limit` (429).
- */
-export async function reserveSmsSend(
-  deps: DepsOf<readonly ["kv", "otpKey", "settings"]>,
-  kind: string,
-  userId: string,
-  phone: string,
-): Promise<void> {
-  const { otpResendCooldownSeconds: cooldown, otpDailyLimitPerPhone: dailyLimit } = deps.settings;
-  const free = await deps.kv.set(redisKeys.otpCooldown(kind, userId), "1", {
-    nx: true,
-    ttlSeconds: cooldown,
-  });
-  if (!free) throw new AuthError("otp_cooldown", { retryAfterSeconds: cooldown });
-  const sentToday = await deps.kv.incr(
-    redisKeys.otpDaily(kind, phoneTag(deps.otpKey, kind, phone)),
-    DAY_SECONDS,
-  );
-  if (sentToday > dailyLimit) throw new AuthError("otp_daily_limit", { retryAfterSeconds: DAY_SECONDS });
-}
-
-/**
  * Sends a 6-digit code (CSPRNG) by SMS for one MFA token, replacing any code sent for it before.
  * @param phone the account's verified number, E.164.
- * @throws AuthError `otp_cooldown` / `otp_daily_limit` (429); whatever the queue throws.
+ * @throws AuthError from the SMS guard: `sms_country_not_allowed` / `sms_number_type_not_allowed`
+ *   (422), `otp_cooldown`, `sms_account_daily_limit`, `sms_number_account_daily_limit`,
+ *   `otp_daily_limit` (429), `sms_budget_exhausted` (503); whatever the queue throws.
  */
 export async function sendMfaSmsCode(
   deps: MfaSmsDeps,
@@ -81,7 +52,13 @@ export async function sendMfaSmsCode(
   tokenHash: string,
   phone: string,
 ): Promise<void> {
-  await reserveSmsSend(deps, kind, userId, phone);
+  await deps.smsGuard.reserve({
+    kind,
+    userId,
+    phone,
+    ownNumber: true,
+    cooldown: { key: redisKeys.otpCooldown(kind, userId), seconds: deps.settings.otpResendCooldownSeconds },
+  });
   const code = randomOtp(6);
   const record: MfaSmsRecord = {
     v: 1,

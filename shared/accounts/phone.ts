@@ -8,7 +8,7 @@
  * digit patterns reject. `valid` is reported, so it has to be right; the cost is ~20 KB more
  * gzipped metadata (≈40 KB instead of ≈20 KB).
  */
-import { parsePhoneNumberFromString } from "libphonenumber-js/max";
+import { type NumberType, parsePhoneNumberFromString } from "libphonenumber-js/max";
 import metadata from "libphonenumber-js/max/metadata";
 
 /** E.164 (ITU-T): "+", a country calling code not starting with 0, at most 15 digits in all; 8 is our floor. */
@@ -19,6 +19,14 @@ const SEPARATORS = /[ -]/g;
 const MAX_INPUT_CHARS = 32;
 /** libphonenumber's pseudo-region for non-geographic calling codes (+800, +808, +870, +881–+883, +888, +979). */
 const NON_GEOGRAPHIC = "001";
+
+/**
+ * The kind of line a number range is assigned to, from libphonenumber's full metadata:
+ * `MOBILE`, `FIXED_LINE`, `FIXED_LINE_OR_MOBILE` (plans such as +1 that do not tell them apart),
+ * `TOLL_FREE`, `PREMIUM_RATE`, `SHARED_COST`, `VOIP`, `PERSONAL_NUMBER`, `PAGER`, `UAN`,
+ * `VOICEMAIL`; `undefined` when the number is in no assigned range (`valid: false`).
+ */
+export type PhoneNumberType = NonNullable<NumberType>;
 
 /** A phone number accepted for storage. */
 export interface ParsedPhone {
@@ -40,6 +48,12 @@ export interface ParsedPhone {
    * callers may refuse OTP to it or flag it.
    */
   valid: boolean;
+  /**
+   * The line type of the number's range ({@link PhoneNumberType}), `undefined` when not `valid`.
+   * Satellite (+881) ranges are typed `MOBILE` by the metadata: only the country rule
+   * (`country: null`) tells them apart.
+   */
+  type: PhoneNumberType | undefined;
 }
 
 /**
@@ -56,7 +70,7 @@ export interface ParsedPhone {
  *
  * Never throws. The input is neither logged nor echoed.
  *
- * @example parsePhone("+44 20 7946 0000") // { ok: true, e164: "+442079460000", country: "GB", callingCode: "44", valid: true }
+ * @example parsePhone("+44 20 7946 0000") // { ok: true, e164: "+442079460000", country: "GB", callingCode: "44", valid: true, type: "FIXED_LINE" }
  */
 export function parsePhone(e164: string): ParsedPhone | { ok: false } {
   if (e164.length > MAX_INPUT_CHARS) return { ok: false };
@@ -71,6 +85,7 @@ export function parsePhone(e164: string): ParsedPhone | { ok: false } {
     country: phone.country ?? mainCountry(callingCode),
     callingCode,
     valid: phone.isValid(),
+    type: phone.getType(),
   };
 }
 

@@ -1,23 +1,19 @@
 import { hashOtp } from "../crypto/otp";
 import { randomId, randomOtp } from "../crypto/random";
-import { AuthError } from "../errors";
 import type { DepsOf } from "./deps";
 import { redisKeys } from "./keys";
-import { phoneTag } from "./otp-keys";
 import { getProfile, PROFILE_DEPS } from "./profile";
 import type { Principal } from "./sessions";
 import type { UserProfile } from "./user-codec";
 
 /** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
-export const SEND_PHONE_OTP_DEPS = [...PROFILE_DEPS, "notifier", "otpKey"] as const;
+export const SEND_PHONE_OTP_DEPS = [...PROFILE_DEPS, "notifier", "otpKey", "smsGuard"] as const;
 type SendPhoneOtpDeps = DepsOf<typeof SEND_PHONE_OTP_DEPS>;
 
 /** Lifetime of an SMS code, seconds (DESIGN.md §9: 5 minutes; the SMS text says so too). */
 export const OTP_TTL_SECONDS = 300;
 /** Wrong codes accepted before the code is dead (then even the right code fails). */
 export const OTP_MAX_ATTEMPTS = 5;
-/** Window of the per-phone daily cap, seconds. */
-const DAY_SECONDS = 86_400;
 
 /**
  * The current code of a user, JSON under `redisKeys.otp(kind, userId)`: only a keyed hash of the
@@ -41,15 +37,19 @@ export const otpPhoneAad = (kind: string, userId: string) => `${kind}|${userId}|
  *
  * - The number is `phone` when given (already parsed and normalised to E.164 by the caller),
  *   otherwise the profile's. Acts on the token's subject only.
- * - At most one send per user per `otpResendCooldownSeconds` (429 `otp_cooldown`, `Retry-After`),
- *   and at most `otpDailyLimitPerPhone` per number per day over all users of the kind, counted
- *   under a keyed hash of the number, never the number (429 `otp_daily_limit`): no SMS bombing.
+ * - The SMS guard (`sms-guard.ts`) decides first, in one Redis command: allowed country and
+ *   mobile number type; one send per user per `otpResendCooldownSeconds` (429 `otp_cooldown`); the
+ *   per-account, per-(number, account) and service-wide budgets; and `otpDailyLimitPerPhone` per
+ *   number per day over all users of the kind (429 `otp_daily_limit`), which does not bind the
+ *   account whose profile holds the number (so other accounts cannot exhaust it: finding F10).
  * - The code comes from the CSPRNG (`randomOtp`), is stored only as HMAC bound to kind, user and
  *   number, lives {@link OTP_TTL_SECONDS}, and replaces any previous code (whose wrong-try count
  *   is reset with it). It travels sealed through the queue to the SMS function; it is never
  *   returned or logged.
  *
- * @throws AuthError `otp_cooldown` / `otp_daily_limit` (429), `unauthorized` (401) when the account is gone.
+ * @throws AuthError from the guard: `sms_country_not_allowed`, `sms_number_type_not_allowed` (422),
+ *   `otp_cooldown`, `sms_account_daily_limit`, `sms_number_account_daily_limit`, `otp_daily_limit`
+ *   (429), `sms_budget_exhausted` (503); `unauthorized` (401) when the account is gone.
  */
 export async function sendPhoneOtp(
   deps: SendPhoneOtpDeps,
@@ -58,22 +58,16 @@ export async function sendPhoneOtp(
   cachedProfile: UserProfile | null,
 ): Promise<void> {
   const { kind, userId } = principal;
-  const to = phone ?? (await getProfile(deps, principal, cachedProfile)).phone;
-  const { otpResendCooldownSeconds: cooldown, otpDailyLimitPerPhone: dailyLimit } = deps.settings;
-  const free = await deps.kv.set(redisKeys.otpCooldown(kind, userId), "1", {
-    nx: true,
-    ttlSeconds: cooldown,
+  // The profile decides whose number it is (usually the cached copy the session check read).
+  const profileNumber = (await getProfile(deps, principal, cachedProfile)).phone;
+  const to = phone ?? profileNumber;
+  await deps.smsGuard.reserve({
+    kind,
+    userId,
+    phone: to,
+    ownNumber: to === profileNumber,
+    cooldown: { key: redisKeys.otpCooldown(kind, userId), seconds: deps.settings.otpResendCooldownSeconds },
   });
-  if (!free) {
-    throw new AuthError("otp_cooldown", { retryAfterSeconds: cooldown });
-  }
-  const sentToday = await deps.kv.incr(
-    redisKeys.otpDaily(kind, phoneTag(deps.otpKey, kind, to)),
-    DAY_SECONDS,
-  );
-  if (sentToday > dailyLimit) {
-    throw new AuthError("otp_daily_limit", { retryAfterSeconds: DAY_SECONDS });
-  }
   const code = randomOtp(6);
   const record: OtpRecord = {
     v: 1,

@@ -1,13 +1,16 @@
 import { z } from "zod";
 import { ConfigError } from "../errors";
+import { restrictConfig, withholdSecrets } from "./grants";
 import { appUrlOf, type HttpConfig, httpEnv, parseHttp } from "./http";
 import { type JwtConfig, jwtEnv, parseJwt } from "./jwt";
 import { type KeysConfig, keysEnv, parseKeys } from "./keys";
 import { type OperationsConfig, operationsEnv, parseOperations } from "./operations";
 import { type PasswordConfig, parsePassword, passwordEnv } from "./password";
 import { type ProvidersConfig, parseProviders, providersEnv } from "./providers";
+import type { SecretName } from "./secrets";
 import { formatProblem, parseEnvironment, valuesOf } from "./section";
 import { parseService, type ServiceConfig, serviceEnv } from "./service";
+import { parseSms, type SmsConfig, smsEnv } from "./sms";
 import { parseStores, type StoresConfig, storesEnv } from "./stores";
 import { parseTokens, type TokensConfig, tokensEnv } from "./tokens";
 
@@ -18,7 +21,7 @@ export { decodeBase64 } from "./keys";
  * names (`Seconds`, `Bytes`, `KiB`). Secrets are kept as given; decoding into keys happens here so
  * a malformed key fails at cold start, not at the first request. Each part is documented in the
  * module of its section: `service`, `http`, `jwt`, `keys`, `password`, `stores`, `providers`,
- * `tokens`, `operations` (all under `shared/config/`).
+ * `tokens`, `operations`, `sms` (the SMS rules; all under `shared/config/`).
  */
 export interface Config
   extends ServiceConfig,
@@ -29,7 +32,8 @@ export interface Config
     StoresConfig,
     ProvidersConfig,
     TokensConfig,
-    OperationsConfig {}
+    OperationsConfig,
+    SmsConfig {}
 
 /** Every variable the configuration reads: the variables of all sections. */
 const envSchema = z.object({
@@ -42,6 +46,7 @@ const envSchema = z.object({
   ...providersEnv.shape,
   ...tokensEnv.shape,
   ...operationsEnv.shape,
+  ...smsEnv.shape,
 });
 
 /** Names of every environment variable the configuration reads (documented in `.env.example`). */
@@ -60,9 +65,22 @@ export const ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
  * variable: first the malformed ones (in the order of the sections), then what each section's rules
  * refuse.
  *
+ * With `options.secrets`, the configuration of one function granted exactly those secrets (least
+ * privilege, `shared/config/grants.ts`): every other secret's variables are ignored and the
+ * fields they feed throw `SecretWithheldError` when read. Without it, every secret is granted
+ * (the local runtime, scripts, tests of the whole service).
+ *
  * @throws ConfigError whose message names every offending variable and what it expects.
  */
-export function parseConfig(source: Record<string, string | undefined>): Config {
+export function parseConfig(
+  source: Record<string, string | undefined>,
+  options: { secrets?: readonly SecretName[] } = {},
+): Config {
+  if (options.secrets === undefined) return parseAll(source);
+  return restrictConfig(parseAll(withholdSecrets(source, options.secrets)), options.secrets);
+}
+
+function parseAll(source: Record<string, string | undefined>): Config {
   const { env, problems, malformed } = parseEnvironment(envSchema, source);
   const production = env.ENVIRONMENT === "production";
   const appUrl = appUrlOf(env, { production });
@@ -76,6 +94,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     providers: parseProviders(env, { production, appName: env.APP_NAME }),
     tokens: parseTokens(env, { production }),
     operations: parseOperations(env, { production }),
+    smsRules: parseSms(env),
   };
   // A rule's problem with a malformed variable adds nothing: the variable is already named.
   const refused = Object.values(sections).flatMap((section) => section.problems);
@@ -92,5 +111,6 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     ...values.providers,
     ...values.tokens,
     ...values.operations,
+    ...values.smsRules,
   };
 }

@@ -22,5 +22,14 @@ export const SECRET_ENV = {
 /** Name of an `sst.Secret`, e.g. `JwtSecret`. */
 export type SecretName = keyof typeof SECRET_ENV;
 
-/** Every secret: what each function receives while configuration is parsed whole per cold start. */
+/** Every secret (`sst.config.ts` declares each one; a function is linked only to its spec's). */
 export const ALL_SECRETS = Object.keys(SECRET_ENV) as SecretName[];
+
+/** Upstash Redis REST: every function that rate-limits, caches or counts (metrics flush there). */
+export const REDIS_SECRETS = ["UpstashRedisRestUrl", "UpstashRedisRestToken"] as const satisfies SecretName[];
+
+/** The keys that verify `Upstash-Signature` on QStash's deliveries (current and next, for rotation). */
+export const QSTASH_SIGNING_SECRETS = [
+  "QstashCurrentSigningKey",
+  "QstashNextSigningKey",
+] as const satisfies SecretName[];

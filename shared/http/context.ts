@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis";
 import type { AccountDeps } from "../accounts/deps";
 import type { Config } from "../config/schema";
+import type { SecretName } from "../config/secrets";
 import type { KeyRing } from "../crypto/envelope";
 import type { AuditRecorder } from "../observability/audit";
 import type { Logger } from "../observability/logger";
@@ -45,4 +46,11 @@ export interface FunctionContext {
   apiDocument(): Promise<OpenApiDocument>;
   /** Closes the store and audit connections this context opened (local runtime shutdown, tests). */
   close(): Promise<void>;
+  /**
+   * The context of one function granted only `secrets` (its endpoint spec's), sharing this
+   * context's adapters: how the local runtime and the test app serve every function from one
+   * process with each function's own least-privilege configuration. Reading a field of any other
+   * secret throws `SecretWithheldError`; `onSecretRead` hears every read of a granted one.
+   */
+  withSecrets(secrets: readonly SecretName[], onSecretRead?: (secret: SecretName) => void): FunctionContext;
 }

@@ -17,15 +17,17 @@ export interface EdgeContext {
 
 /**
  * The default context of an edge function, from `process.env` where the runtime has one (Lambda,
- * Node), else from `globalThis.__ENV__` (set by a Workers-style entry before the first request).
+ * Node), else from `globalThis.__ENV__` (set by a Workers-style entry before the first request),
+ * restricted to the secrets its spec is granted. Edge functions are granted none (they read no
+ * linked secret: `sst/resource` is Node-only), so on AWS they need nothing but plain variables.
  * @throws ConfigError when the environment is invalid.
  */
-export function edgeContext(): EdgeContext {
+export function edgeContext(spec: Pick<EndpointSpec, "secrets">): EdgeContext {
   const g = globalThis as {
     process?: { env?: Record<string, string | undefined> };
     __ENV__?: Record<string, string>;
   };
-  const config = parseConfig(g.process?.env ?? g.__ENV__ ?? {});
+  const config = parseConfig(g.process?.env ?? g.__ENV__ ?? {}, { secrets: spec.secrets });
   return { config, log: createLogger({ level: config.logLevel }) };
 }
 

@@ -10,7 +10,7 @@
  * public paths keep the seed's spellings (`/forget_password`).
  */
 import type { RateLimitPolicyName } from "../config/rate-limits";
-import { ALL_SECRETS, type SecretName } from "../config/secrets";
+import type { SecretName } from "../config/secrets";
 import type { ErrorCode } from "../errors";
 import type { AuditAction } from "../ports/audit";
 
@@ -94,11 +94,10 @@ export function resourceName(stem: string): string {
 
 /**
  * Account functions that hash passwords: routes per kind, native Argon2 installed by SST, memory
- * for CPU, and (until configuration is read per function) every secret.
+ * for CPU. Secrets are each spec's own (least privilege).
  */
 export const PASSWORD_FUNCTION = {
   perKind: true,
-  secrets: ALL_SECRETS,
   runtime: "node",
   memoryMB: 1024,
   timeoutSeconds: 10,
@@ -108,7 +107,6 @@ export const PASSWORD_FUNCTION = {
 /** Account functions that never hash a password: routes per kind, less memory, no native package. */
 export const TOKEN_FUNCTION = {
   perKind: true,
-  secrets: ALL_SECRETS,
   runtime: "node",
   memoryMB: 512,
   timeoutSeconds: 10,

@@ -19,6 +19,8 @@ import { type Metrics, seriesKey, statusClass } from "./metrics";
 export const HTTP_REQUESTS_METRIC = "auth_http_requests_total";
 /** Audit events, by event (`login_failure`, `rate_limited`, …) and user kind. */
 export const EVENTS_METRIC = "auth_events_total";
+/** SMS the SMS guard refused, by refusal code and user kind (`shared/accounts/sms-guard.ts`). */
+export const SMS_REFUSALS_METRIC = "auth_sms_refusals_total";
 /** The window the sums cover, seconds. */
 export const WINDOW_METRIC = "auth_metrics_window_seconds";
 
@@ -34,6 +36,10 @@ export function metricFamilies(windowMinutes: number) {
     },
     [EVENTS_METRIC]: {
       help: `Security-relevant events (the audit trail's actions and outcomes) ${over}, by event and user kind.`,
+      type: "gauge" as const,
+    },
+    [SMS_REFUSALS_METRIC]: {
+      help: `SMS sends refused by the destination rules and budgets ${over}, by problem code and user kind.`,
       type: "gauge" as const,
     },
     [WINDOW_METRIC]: {
@@ -58,6 +64,11 @@ export function httpRequestSeries(route: string, method: string, status: string)
 /** The series of one audit event. */
 export function eventSeries(event: string, kind: string | null): string {
   return seriesKey(EVENTS_METRIC, { event, kind: kind ?? "none" });
+}
+
+/** The series of one refused SMS: `code` is the problem code (`sms_country_not_allowed`, `otp_daily_limit`, …). */
+export function smsRefusalSeries(code: string, kind: string): string {
+  return seriesKey(SMS_REFUSALS_METRIC, { code, kind });
 }
 
 /** A request being counted. */

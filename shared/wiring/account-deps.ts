@@ -12,7 +12,9 @@ import type { LoadPasswordHasherOptions, PasswordHasher } from "../crypto/passwo
 import { createAccessTokens } from "../crypto/tokens";
 import { createNotifier } from "../notifications/messages";
 import type { AuditRecorder } from "../observability/audit";
+import { smsRefusalSeries } from "../observability/http-metrics";
 import type { Logger } from "../observability/logger";
+import type { Metrics } from "../observability/metrics";
 import type { EmailBloom, PasswordPolicyPort } from "../ports/accounts";
 import type { Kv } from "../ports/kv";
 import type { Queue } from "../ports/notifications";
@@ -66,6 +68,8 @@ export interface AccountDepsParts extends PasswordCapabilities {
   keyRing(): Promise<KeyRing>;
   queue(): Promise<Queue>;
   audit(): AuditRecorder;
+  /** Cross-instance counters (SMS refusals are counted there); nothing is counted without it. */
+  metrics?: () => Metrics;
   /**
    * The clock the use-cases, the login throttle and the access tokens (issue and verify) read,
    * epoch milliseconds: one clock, so a token issued at a moved time is checked at that time too.
@@ -83,7 +87,7 @@ type Builders = { [K in keyof AccountDeps]: () => AccountDeps[K] | Promise<Accou
  * reads Redis, but never loads the Argon2 backend, zxcvbn or the QStash client). Members:
  * the Argon2 hasher (native where it loads), access tokens (JWT keys imported once), the blind
  * index, Bloom filters per kind, the notifier (queue + key ring), the password policy, the login
- * throttle, the OTP key, the audit recorder and the settings slice of the configuration.
+ * throttle, the OTP key, the SMS guard, the audit recorder and the settings slice of the configuration.
  *
  * @returns `get(...members)`, resolving the named members; a failed build is retried next time.
  */
@@ -146,6 +150,15 @@ export function createAccountDeps(parts: AccountDepsParts) {
       }),
     loginThrottle: () => createLoginThrottle(parts.kv(), { ...config.loginLock, now: nowMs }),
     otpKey: () => deriveOtpKey(config.blindIndexKey),
+    // Imported on first use: it brings libphonenumber's full metadata, which only SMS senders need.
+    smsGuard: async () =>
+      (await import("../accounts/sms-guard")).createSmsGuard(parts.kv(), {
+        ...config.smsRules,
+        numberDailyLimit: config.otp.dailyLimitPerPhone,
+        otpKey: deriveOtpKey(config.blindIndexKey),
+        // In memory only: the next request's count flushes it (metrics.ts), no write of its own.
+        onRefused: (code, kind) => parts.metrics?.().record({ [smsRefusalSeries(code, kind)]: 1 }),
+      }),
     audit: () => parts.audit(),
     settings: () => ({
       appUrl: config.appUrl,

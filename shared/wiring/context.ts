@@ -11,8 +11,10 @@
 import { readFile } from "node:fs/promises";
 import type { Redis } from "@upstash/redis";
 import { createUpstashKv, createUpstashRedis } from "../adapters/upstash-kv";
+import { restrictConfig } from "../config/grants";
 import { type Config, parseConfig } from "../config/schema";
 import type { FunctionContext } from "../http/context";
+import type { EndpointSpec } from "../http/endpoint";
 import type { OpenApiDocument } from "../http/openapi";
 import { createAuditRecorder } from "../observability/audit";
 import { createLogger, type Logger } from "../observability/logger";
@@ -61,6 +63,13 @@ export interface ContextOptions extends PasswordCapabilities {
    * @default Date.now
    */
   nowMs?: () => number;
+  /**
+   * A context of the same service whose adapters this one reuses (the local runtime and the test
+   * app serve every function from one process: one Redis client, one store connection). Each
+   * member still reads its own configuration fields first, so a function whose configuration
+   * withholds a secret (`restrictConfig`) fails exactly as it would alone.
+   */
+  shareAdaptersOf?: FunctionContext;
 }
 
 /**
@@ -83,8 +92,11 @@ async function readApiDocument(): Promise<OpenApiDocument> {
  */
 export function createContext(config: Config, options: ContextOptions = {}): FunctionContext {
   const log = options.log ?? createLogger({ level: config.logLevel });
+  const shared = options.shareAdaptersOf;
   const redis = once((): Redis => {
+    // Read first: a withheld secret throws here, whether or not the client is shared.
     const { restUrl, restToken, timeoutMs } = config.redis;
+    if (shared) return shared.redis();
     if (!restUrl || !restToken) {
       throw new Error(
         "UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN are not set: run `npm run dev`, which starts a local bridge",
@@ -92,12 +104,14 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
     }
     return createUpstashRedis({ url: restUrl, token: restToken, timeoutMs });
   });
-  const kv = once(() => createUpstashKv(redis()));
+  const kv = once(() => (shared ? (redis(), shared.kv()) : createUpstashKv(redis())));
   const store = once(async (): Promise<UserStore> => {
-    if (config.store.mongoUrl) {
+    const { mongoUrl } = config.store;
+    if (shared) return shared.store();
+    if (mongoUrl) {
       const { createMongoUserStore } = await import("../adapters/mongo-user-store");
       return createMongoUserStore({
-        url: config.store.mongoUrl,
+        url: mongoUrl,
         dbName: config.store.mongoDb,
         kinds: config.userKinds,
       });
@@ -109,6 +123,7 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
   const queue = once(async (): Promise<Queue> => {
     if (injectedQueue) return injectedQueue;
     const { token, url } = config.qstash;
+    if (shared) return shared.queue();
     if (!token)
       throw new Error("QSTASH_TOKEN is not set: run `npm run dev`, which starts a local QStash emulator");
     const { createQstashQueue } = await import("../adapters/qstash-queue");
@@ -120,18 +135,24 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
   });
   const auditLog = once(async (): Promise<AuditLog> => {
     const { retentionDays } = config.audit;
-    if (config.store.mongoUrl) {
+    const { mongoUrl } = config.store;
+    if (shared) return shared.auditLog();
+    if (mongoUrl) {
       const { createMongoAuditLog } = await import("../adapters/mongo-audit-log");
-      return createMongoAuditLog({ url: config.store.mongoUrl, dbName: config.store.mongoDb, retentionDays });
+      return createMongoAuditLog({ url: mongoUrl, dbName: config.store.mongoDb, retentionDays });
     }
     const { createSqliteAuditLog } = await import("../adapters/sqlite-audit-log");
     return createSqliteAuditLog({ path: config.store.sqlitePath, retentionDays });
   });
   const keyRing = once(async () => {
+    const { encryption } = config;
+    if (shared) return shared.keyRing();
     const { createKeyRing } = await import("../crypto/envelope");
-    return createKeyRing(config.encryption);
+    return createKeyRing(encryption);
   });
-  const metrics = once(() => createMetrics({ redis, log }));
+  // The counters are per process (flushed to Redis in one pipeline), so a shared context's are reused.
+  // Counting and the flush go to Redis: a function whose configuration withholds it fails here too.
+  const metrics = once(() => (shared ? (redis(), shared.metrics()) : createMetrics({ redis, log })));
   const opened = { store: false, auditLog: false };
   const openedStore = () => {
     opened.store = true;
@@ -150,11 +171,12 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
     keyRing,
     queue,
     audit,
+    metrics,
     ...(options.passwordHasher ? { passwordHasher: options.passwordHasher } : {}),
     ...(options.passwordPolicy ? { passwordPolicy: options.passwordPolicy } : {}),
     ...(options.nowMs ? { nowMs: options.nowMs } : {}),
   });
-  return {
+  const context: FunctionContext = {
     config,
     log,
     redis,
@@ -174,19 +196,44 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
       if (opened.auditLog) closing.push(auditLog().then((a) => a.close()));
       await Promise.allSettled(closing);
     },
+    withSecrets(secrets, onSecretRead) {
+      // Not the injected queue: the function's own member reads its QStash token first.
+      const { queue: _injected, apiDocument: _document, ...rest } = options;
+      return createContext(restrictConfig(config, secrets, onSecretRead ? { onSecretRead } : {}), {
+        ...rest,
+        log,
+        apiDocument: () => context.apiDocument(),
+        shareAdaptersOf: context,
+      });
+    },
   };
+  return context;
 }
 
-let current: FunctionContext | undefined;
+/** Default contexts by spec: one per function (and so one per process on Lambda). */
+const defaults = new WeakMap<Pick<EndpointSpec, "secrets">, FunctionContext>();
 
 /**
- * The process-wide context of a deployed function, built from the environment plus the secrets
- * SST links to it ({@link linkedSecrets}) on first use
- * (once per cold start). Function modules build their exported `app` from it; those that handle
- * passwords pass their capabilities (`shared/wiring/passwords.ts`).
+ * The process-wide context of a deployed function, built on first use (once per cold start) from
+ * the environment plus the secrets SST links to it ({@link linkedSecrets}), restricted to the
+ * secrets its endpoint spec is granted (`spec.secrets`: any other secret's fields throw
+ * `SecretWithheldError`, even where the environment has it, as in the local runtime). Function
+ * modules build their exported `app` from it; those that handle passwords pass their capabilities
+ * (`shared/wiring/passwords.ts`). One per spec, so two function modules loaded in one process (a
+ * test) each keep their own grant.
  * @throws ConfigError when the environment is invalid — at cold start, loudly.
  */
-export function defaultContext(capabilities: PasswordCapabilities = {}): FunctionContext {
-  current ??= createContext(parseConfig({ ...process.env, ...linkedSecrets() }), capabilities);
-  return current;
+export function defaultContext(
+  spec: Pick<EndpointSpec, "secrets">,
+  capabilities: PasswordCapabilities = {},
+): FunctionContext {
+  let context = defaults.get(spec);
+  if (!context) {
+    context = createContext(
+      parseConfig({ ...process.env, ...linkedSecrets() }, { secrets: spec.secrets }),
+      capabilities,
+    );
+    defaults.set(spec, context);
+  }
+  return context;
 }

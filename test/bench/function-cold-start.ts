@@ -67,13 +67,17 @@ function eagerOutputs(metafile: Metafile, entry: string): string[] {
   return [...seen];
 }
 
-async function bundle(name: string, fn: Pick<FunctionSpec, "module" | "nodeInstall">): Promise<Built> {
+async function bundle(
+  name: string,
+  fn: Pick<FunctionSpec, "module" | "nodeInstall">,
+  nodejs: { splitting: boolean; minify: boolean } = LAMBDA_NODEJS_BUILD,
+): Promise<Built> {
   const options = (install: readonly string[]) => ({
     ...sstFunctionBuildOptions(fn, {
       root,
       outdir: join(out, name),
       runtime: LAMBDA_NODE_RUNTIME,
-      nodejs: { install, ...LAMBDA_NODEJS_BUILD },
+      nodejs: { install, ...nodejs },
     }),
     absWorkingDir: root,
     sourcemap: false,
@@ -191,10 +195,10 @@ try {
   });
   writeFileSync(allEntry, `${lines.join("\n")}\n`);
   const nativeAll = [...new Set(manifest.flatMap((f) => f.nodeInstall ?? []))];
-  const all = await bundle("all-in-one", {
-    module: relative(root, allEntry).replace(/\.ts$/, ""),
-    nodeInstall: nativeAll,
-  });
+  const allInOne = { module: relative(root, allEntry).replace(/\.ts$/, ""), nodeInstall: nativeAll };
+  const all = await bundle("all-in-one", allInOne);
+  // The monolith: the same app as one file, as a single Lambda is usually built (no splitting).
+  const mono = await bundle("monolith", allInOne, { ...LAMBDA_NODEJS_BUILD, splitting: false });
 
   // `--only Profile,Login` measures just those functions (beside the all-in-one).
   const onlyArg = process.argv.indexOf("--only");
@@ -205,12 +209,15 @@ try {
     const route = fn.routes[0] ?? { method: "GET" as const, path: "/no-such-route" };
     const mine: Run[] = [];
     const theirs: Run[] = [];
+    const monos: Run[] = [];
     for (let i = 0; i < RUNS; i++) {
       mine.push(await runOnce(env, built.entry, route.method, route.path));
       theirs.push(await runOnce(env, all.entry, route.method, route.path));
+      monos.push(await runOnce(env, mono.entry, route.method, route.path));
     }
     const total = median(mine.map((r) => r.importMs + r.requestMs));
     const allTotal = median(theirs.map((r) => r.importMs + r.requestMs));
+    const monoTotal = median(monos.map((r) => r.importMs + r.requestMs));
     rows.push([
       fn.name,
       fn.runtime,
@@ -223,21 +230,23 @@ try {
       `${total.toFixed(0)} ms`,
       `${allTotal.toFixed(0)} ms`,
       `${((100 * total) / allTotal).toFixed(0)} %`,
+      `${monoTotal.toFixed(0)} ms`,
+      `${((100 * total) / monoTotal).toFixed(0)} %`,
     ]);
   }
-  rows.push([
-    "(all-in-one)",
-    "node",
-    all.sstBuild,
-    kib(all.totalBytes),
-    kib(all.eagerBytes),
-    kib(all.gzipBytes),
-    "",
-    "",
-    "",
-    "",
-    "",
-  ]);
+  for (const [label, b] of [
+    ["(all-in-one)", all],
+    ["(monolith)", mono],
+  ] as const)
+    rows.push([
+      label,
+      "node",
+      b.sstBuild,
+      kib(b.totalBytes),
+      kib(b.eagerBytes),
+      kib(b.gzipBytes),
+      ...Array(7).fill(""),
+    ]);
 
   const header = [
     "function",
@@ -250,6 +259,8 @@ try {
     "import",
     "import+1st req",
     "all-in-one",
+    "share",
+    "monolith",
     "share",
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));

@@ -50,6 +50,25 @@ beforeAll(async () => {
     (await apiClient(server.url).request("GET", "/User1/", { token: login.json.access_token as string }))
       .status,
   ).toBe(200);
+  proxy.reset();
+  expect(
+    (
+      await apiClient(server.url).request("POST", "/User1/otp_phone", {
+        token: login.json.access_token as string,
+      })
+    ).status,
+  ).toBe(202);
+  // The SMS job's claim and "sent" mark (both SETs on its notify:done: key; the Twilio client loads
+  // between them) must not land in the first measurement.
+  const smsMarks = () =>
+    proxy.requests.filter((r) =>
+      r.args.some((a) => a[0]?.toLowerCase() === "set" && (a[1] ?? "").startsWith("notify:done:otp:")),
+    ).length;
+  for (const deadline = Date.now() + 15_000; smsMarks() < 2; ) {
+    if (Date.now() > deadline) throw new Error("the SMS delivery wrote no sent mark within 15 s");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await deliverySettled();
 });
 afterAll(async () => {
   await server?.stop();
@@ -167,5 +186,24 @@ describe("Redis cost per route (budgets that must not regress)", () => {
     expect(cost.roundTrips).toBeLessThanOrEqual(1);
     expect(cost.commands).toBeLessThanOrEqual(1);
     expect(steadyCalls(cost)).toBeLessThanOrEqual(8);
+  });
+
+  it("SMS code request (profile cached), up to the publish to QStash", async () => {
+    const cost = await measureRedisCost(proxy, redis.redisUrl, async () => {
+      const sent = await api().request("POST", "/User1/otp_phone", { token });
+      expect(sent.status, sent.text).toBe(202);
+    });
+    report("otp_phone", cost);
+    // evalsha (session check with the otp_phone limit), evalsha (the SMS guard: country and type
+    // need no Redis; cool-down, per-account, per-(number, account), per-number and hourly budgets
+    // checked and counted in one script), then set (the code record) and del (its attempt counter),
+    // pipelined. Issue #14 item 4 replaced the cool-down SET NX and the per-number INCR (two round
+    // trips) with the one script while adding three budgets.
+    expect(cost.roundTrips).toBeLessThanOrEqual(3);
+    expect(cost.commands).toBeLessThanOrEqual(4);
+    // Inside: the session script's 8; the guard's ttl, get ×4, set, incr ×4 and expire ×2 (this
+    // user's first SMS opens its per-account and per-(number, account) counters; the warm-up's SMS to
+    // the same number opened the per-number and hourly ones); set and del.
+    expect(steadyCalls(cost)).toBeLessThanOrEqual(22);
   });
 });

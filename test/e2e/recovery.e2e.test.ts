@@ -261,7 +261,7 @@ describe("phone verification by SMS code", () => {
   it("verifying a code sent to another number makes that number the profile's verified phone", async () => {
     const { tokens } = await activeUser("User2");
     const { access } = tokens as Session;
-    const other = "+442071838750";
+    const other = "+447400123456"; // a UK mobile (SMS goes to mobile ranges only)
     const sent = await api.request("POST", "/User2/otp_phone", { token: access, json: { phone: other } });
     expect(sent.status, sent.text).toBe(202);
     const sms = await server.waitForSms(other);

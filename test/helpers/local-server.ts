@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CapturedEmail, CapturedSms, Outbox } from "../../infra/local/outbox";
-import { type LocalRuntime, startLocalRuntime } from "../../infra/local/runtime";
+import { type LocalRuntime, type LocalRuntimeOptions, startLocalRuntime } from "../../infra/local/runtime";
 import { testEnv } from "./env";
 
 export { type ApiRequestInit, apiClient } from "./api-client";
@@ -57,10 +57,14 @@ async function poll<T>(find: () => T | undefined, what: string, timeoutMs: numbe
  * go to an SQLite file under the temp data dir; a test that wants a cloud setting passes it in
  * `env` (the MongoDB e2e passes `MONGO_URL` and `MONGO_DB`).
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: Pick<LocalRuntimeOptions, "onSecretRead"> = {},
+): Promise<TestServer> {
   for (const name of CLOUD_VARS) delete process.env[name];
   const dataDir = mkdtempSync(join(tmpdir(), "auth-test-"));
   const runtime = await startLocalRuntime({
+    ...options,
     port: 0,
     persistRedis: false,
     env: testEnv({ DATA_DIR: dataDir, ...env }),

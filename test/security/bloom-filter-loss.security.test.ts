@@ -55,8 +55,9 @@ describe("losing the email Bloom key locks nobody out (F13)", () => {
     const warnings = logged().filter((l) => l.event === "bloom_filter_missing");
     expect(warnings.length).toBeGreaterThan(0);
     expect(warnings[0]).toMatchObject({ level: "warn", kind: "User1" });
-    // One line per kind per minute, not one per probe.
-    expect(warnings.filter((w) => w.kind === "User1")).toHaveLength(1);
+    // One line per kind per minute and function instance (here Login and Create, each with its
+    // own context as deployed), not one per probe (eight probes above).
+    expect(warnings.filter((w) => w.kind === "User1").length).toBeLessThanOrEqual(2);
   });
 
   it("still answers a wrong password and an unknown email alike", async () => {

@@ -366,6 +366,47 @@ describe("SMS as the second factor", () => {
     await app.waitForEmail(user.email, (e) => e.subject.includes("SMS codes was turned on"));
   });
 
+  it("counts MFA codes on the same SMS guard as phone verification (per-account daily budget)", async () => {
+    const capped = await startTestApp(
+      {
+        RATE_LIMITS: GENEROUS_RATE_LIMITS,
+        OTP_RESEND_COOLDOWN_SECONDS: "1",
+        SMS_ACCOUNT_DAILY_LIMIT: "2",
+        SMS_NUMBER_ACCOUNT_DAILY_LIMIT: "2",
+      },
+      { redis: app.redis },
+    );
+    try {
+      const client = apiClient(capped);
+      const { user, access } = await verifiedAccount(capped, client);
+      expect((await client.request("POST", "/User1/otp_phone", { token: access })).status).toBe(202); // 1st SMS
+      const otp = smsCode((await capped.waitForSms(user.phone)).body);
+      expect(
+        (await client.request("POST", "/User1/verify_otp_phone", { token: access, json: { otp } })).status,
+      ).toBe(200);
+      expect(
+        (
+          await client.request("POST", "/User1/mfa/sms/enable", {
+            token: access,
+            json: { password: MFA_PASSWORD },
+          })
+        ).status,
+      ).toBe(200);
+      const { mfaToken } = await mfaChallenge(client, "User1", user.email);
+      const challenge = () =>
+        client.request("POST", "/User1/mfa/challenge", { json: { mfa_token: mfaToken, method: "sms" } });
+      await sleep(1100); // past the shared 1 s cool-down
+      expect((await challenge()).status).toBe(202); // 2nd SMS of the account today
+      await sleep(1100);
+      const over = await challenge();
+      expect(over.status).toBe(429);
+      expect(over.json.code).toBe("sms_account_daily_limit");
+      expect(Number(over.headers.get("retry-after"))).toBeGreaterThan(0);
+    } finally {
+      await capped.stop();
+    }
+  });
+
   it("refuses an SMS challenge or code for an account without SMS enrolled", async () => {
     const { user } = await totpAccount();
     const { mfaToken } = await mfaChallenge(api, "User1", user.email);

@@ -3,13 +3,13 @@ import { parsePhone } from "../../shared/accounts/phone";
 
 describe("parsePhone: valid numbers in E.164", () => {
   it.each([
-    ["US", "+12025550123", "1"],
-    ["GB", "+442079460000", "44"],
-    ["IN", "+919876543210", "91"],
-    ["DE", "+4930123456", "49"],
-    ["DE", "+4915123456789", "49"],
-  ])("derives %s from %s", (country, number, callingCode) => {
-    expect(parsePhone(number)).toEqual({ ok: true, e164: number, country, callingCode, valid: true });
+    ["US", "+12025550123", "1", "FIXED_LINE_OR_MOBILE"],
+    ["GB", "+442079460000", "44", "FIXED_LINE"],
+    ["IN", "+919876543210", "91", "MOBILE"],
+    ["DE", "+4930123456", "49", "FIXED_LINE"],
+    ["DE", "+4915123456789", "49", "MOBILE"],
+  ])("derives %s from %s, and its line type", (country, number, callingCode, type) => {
+    expect(parsePhone(number)).toEqual({ ok: true, e164: number, country, callingCode, valid: true, type });
   });
 
   it("resolves regions that share a calling code from the digits (+1 Canada, +1 Dominican Republic, +7 Kazakhstan, +44 Jersey)", () => {
@@ -28,6 +28,7 @@ describe("parsePhone: possible but not valid numbers", () => {
       country: "US",
       callingCode: "1",
       valid: false,
+      type: undefined,
     });
     // Ofcom's drama range: the right length for +44, not an assigned mobile range.
     expect(parsePhone("+447700900123")).toMatchObject({ ok: true, country: "GB", valid: false });
@@ -40,6 +41,7 @@ describe("parsePhone: possible but not valid numbers", () => {
       country: null,
       callingCode: "800",
       valid: true,
+      type: "TOLL_FREE",
     });
   });
 });

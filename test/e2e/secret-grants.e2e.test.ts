@@ -1,0 +1,137 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildManifest } from "../../infra/functions";
+import type { SecretName } from "../../shared/config/secrets";
+import { GENEROUS_RATE_LIMITS } from "../helpers/env";
+import { apiClient, startTestServer, type TestServer } from "../helpers/local-server";
+
+/**
+ * Least privilege for secrets (issue #12, DESIGN.md §2), derived from what the code reads: the local
+ * runtime serves each function with a configuration holding only the secrets its spec grants
+ * (`context.withSecrets(spec.secrets)`), and records every read of a granted secret's field. One
+ * pass through every route of every function — the whole account lifecycle, both notification
+ * deliveries through the QStash emulator, the operator endpoints, docs, JWKS and the `$default`
+ * route — must leave each function having read exactly the secrets it is granted: one it lacks
+ * would have failed its request (a `SecretWithheldError`, which this pass would see as a 500), and
+ * one it never read is a grant to remove.
+ */
+const OPS_TOKEN = randomBytes(32).toString("base64url");
+const PASSWORD = "Tr0ub4dor&3-horse-Battery";
+const NEW_PASSWORD = "c0rrect-Horse-battery-Staple";
+const reads = new Map<string, Set<SecretName>>();
+let server: TestServer;
+let api: ReturnType<typeof apiClient>;
+
+beforeAll(async () => {
+  server = await startTestServer(
+    { RATE_LIMITS: GENEROUS_RATE_LIMITS, OPS_TOKEN },
+    {
+      onSecretRead: (fn, secret) => {
+        const set = reads.get(fn) ?? new Set<SecretName>();
+        set.add(secret);
+        reads.set(fn, set);
+      },
+    },
+  );
+  api = apiClient(server.url);
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const tokenOf = (link: string) => new URL(link).searchParams.get("token") as string;
+const codeOf = (body: string) => /\b(\d{6})\b/.exec(body)?.[1] as string;
+
+/** Every request of the pass must be answered by its function, never by a 500. */
+function ok(res: { status: number; text: string }, status: number) {
+  expect(res.status, res.text).toBe(status);
+}
+
+async function everyRoute(kind: string) {
+  const email = `grants.${kind.toLowerCase()}.${Date.now().toString(36)}@example.com`;
+  const user = { first_name: "Ada", last_name: "Grant", email, phone: "+14155552671", country_code: "US" };
+  ok(await api.request("POST", `/${kind}/create`, { json: { ...user, password: PASSWORD } }), 201);
+  const welcome = await server.waitForEmail(email, (e) => e.links.some((l) => l.includes("/verify?token=")));
+  const verifyLink = welcome.links.find((l) => l.includes("/verify?token=")) as string;
+  ok(await api.request("GET", `/${kind}/verify?token=${tokenOf(verifyLink)}`), 200);
+
+  const loginAs = (password: string) =>
+    api.request("POST", `/${kind}/login`, { form: { username: email, password } });
+  let session = await loginAs(PASSWORD);
+  ok(session, 200);
+  let access = session.json.access_token as string;
+  ok(await api.request("GET", `/${kind}/`, { token: access }), 200);
+  ok(await api.request("PUT", `/${kind}/update`, { token: access, json: { first_name: "Ada L." } }), 200);
+  ok(await api.request("POST", `/${kind}/otp_phone`, { token: access }), 202);
+  const sms = await server.waitForSms(user.phone);
+  ok(
+    await api.request("POST", `/${kind}/verify_otp_phone`, {
+      token: access,
+      json: { otp: codeOf(sms.body) },
+    }),
+    200,
+  );
+  const refreshed = await api.request("POST", `/${kind}/token`, {
+    form: { grant_type: "refresh_token", refresh_token: session.json.refresh_token as string },
+  });
+  ok(refreshed, 200);
+  access = refreshed.json.access_token as string;
+  ok(
+    await api.request("POST", `/${kind}/change_password`, {
+      token: access,
+      json: { current_password: PASSWORD, new_password: NEW_PASSWORD },
+    }),
+    200,
+  );
+
+  ok(await api.request("POST", `/${kind}/forget_password`, { json: { email } }), 200);
+  const resetMail = await server.waitForEmail(email, (e) =>
+    e.links.some((l) => l.includes("/reset_password_form?token=")),
+  );
+  const resetLink = resetMail.links.find((l) => l.includes("/reset_password_form?token=")) as string;
+  ok(await api.request("GET", `/${kind}/reset_password_form?token=${tokenOf(resetLink)}`), 200);
+  ok(
+    await api.request("POST", `/${kind}/reset_password`, {
+      json: { token: tokenOf(resetLink), password: PASSWORD },
+    }),
+    200,
+  );
+
+  session = await loginAs(PASSWORD);
+  ok(session, 200);
+  ok(await api.request("POST", `/${kind}/logout`, { token: session.json.access_token as string }), 200);
+  session = await loginAs(PASSWORD);
+  ok(await api.request("POST", `/${kind}/logout_all`, { token: session.json.access_token as string }), 200);
+  session = await loginAs(PASSWORD);
+  ok(
+    await api.request("DELETE", `/${kind}/delete`, {
+      token: session.json.access_token as string,
+      json: { password: PASSWORD },
+    }),
+    200,
+  );
+  await server.waitForEmail(email, (e) => /deleted/i.test(e.subject));
+}
+
+describe("each function is granted exactly the secrets its code reads", () => {
+  it("one pass through every route reads exactly each spec's secrets", async () => {
+    await everyRoute("User1");
+    ok(await api.request("GET", "/health"), 200);
+    ok(await api.request("GET", "/health/detailed", { token: OPS_TOKEN }), 200);
+    ok(await api.request("GET", "/metrics", { token: OPS_TOKEN }), 200);
+    ok(await api.request("GET", "/openapi.json"), 200);
+    ok(await api.request("GET", "/docs"), 200);
+    ok(await api.request("GET", "/.well-known/jwks.json"), 200);
+    ok(await api.request("GET", "/no/such/route"), 404);
+    // A delivery without a valid signature is refused and audited (the audit store is read).
+    for (const path of ["/jobs/email", "/jobs/sms"])
+      ok(await api.request("POST", path, { json: {}, headers: { "upstash-signature": "forged" } }), 401);
+
+    const manifest = await buildManifest(server.context.config.userKinds);
+    const derived = Object.fromEntries(
+      manifest.map((fn) => [fn.name, [...(reads.get(fn.name) ?? [])].sort()]),
+    );
+    const granted = Object.fromEntries(manifest.map((fn) => [fn.name, [...fn.secrets].sort()]));
+    expect(derived).toEqual(granted);
+  });
+});
