@@ -6,6 +6,7 @@ export const spec = defineEndpoint({
   name: "health-detailed",
   routes: [{ method: "GET", path: "/health/detailed" }],
   auth: "operator",
+  rateLimit: "operations",
   runtime: "node",
   memoryMB: 256,
   timeoutSeconds: 10,

@@ -4,6 +4,7 @@ import packageJson from "../package.json" with { type: "json" };
 import { createBloomFilter } from "../shared/accounts/bloom-filter";
 import { redisKeys } from "../shared/accounts/keys";
 import { problemResponsesFor } from "../shared/http/account-schemas";
+import { addressLimit } from "../shared/http/address-limit";
 import { routeProblemCodes } from "../shared/http/endpoint";
 import { defineFunction, lazyApp } from "../shared/http/function-app";
 import { OPS_AUTH_SCHEME, registerOpsSecurityScheme, requireOpsToken } from "../shared/http/ops-auth";
@@ -58,6 +59,8 @@ const DetailedHealth = z
  */
 export const createApp = defineFunction(spec, (app, ctx) => {
   registerOpsSecurityScheme(app);
+  // Per address, before the operator token is checked (policy `operations`).
+  app.use("/health/detailed", addressLimit(ctx, spec.rateLimit).middleware());
   const { config } = ctx;
   const probes: DetailedHealthProbes = {
     config,

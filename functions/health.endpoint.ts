@@ -6,6 +6,7 @@ export const spec = defineEndpoint({
   name: "health",
   routes: [{ method: "GET", path: "/health" }],
   auth: "none",
+  rateLimit: "health",
   runtime: "node",
   memoryMB: 256,
   timeoutSeconds: 10,

@@ -1,5 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
+import { problemResponsesFor } from "../shared/http/account-schemas";
+import { addressLimit } from "../shared/http/address-limit";
 import { defineFunction, lazyApp } from "../shared/http/function-app";
 import { errorFields } from "../shared/observability/logger";
 import { defaultContext } from "../shared/wiring/context";
@@ -28,6 +30,7 @@ const route = createRoute({
       description: "A dependency did not answer",
       content: { "application/json": { schema: HealthResponse } },
     },
+    ...problemResponsesFor(["rate_limited"]),
   },
 });
 
@@ -47,8 +50,12 @@ async function probe(check: () => Promise<void>): Promise<"healthy" | "unhealthy
   }
 }
 
-/** `GET /health`: public and cheap; pings the user store and Redis in parallel. */
+/**
+ * `GET /health`: public and cheap; pings the user store and Redis in parallel. Limited per address
+ * (policy `health`, without the global limit), so a flood cannot turn into store and Redis load.
+ */
 export const createApp = defineFunction(spec, (app, ctx) => {
+  app.use(route.path, addressLimit(ctx, spec.rateLimit).middleware());
   app.openapi(route, async (c) => {
     const log = c.get("log");
     const check = (service: string, fn: () => Promise<void>) =>

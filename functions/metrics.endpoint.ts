@@ -6,6 +6,7 @@ export const spec = defineEndpoint({
   name: "metrics",
   routes: [{ method: "GET", path: "/metrics" }],
   auth: "operator",
+  rateLimit: "operations",
   errors: ["service_unavailable"],
   runtime: "node",
   memoryMB: 256,

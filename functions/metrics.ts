@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
 import { problemResponsesFor } from "../shared/http/account-schemas";
+import { addressLimit } from "../shared/http/address-limit";
 import { routeProblemCodes } from "../shared/http/endpoint";
 import { defineFunction, lazyApp } from "../shared/http/function-app";
 import { OPS_AUTH_SCHEME, registerOpsSecurityScheme, requireOpsToken } from "../shared/http/ops-auth";
@@ -35,6 +36,8 @@ const MetricsQuery = z.object({
  */
 export const createApp = defineFunction(spec, (app, ctx) => {
   registerOpsSecurityScheme(app);
+  // Per address, before the operator token is checked (policy `operations`).
+  app.use("/metrics", addressLimit(ctx, spec.rateLimit).middleware());
   const route = createRoute({
     method: "get",
     path: "/metrics",

@@ -1,7 +1,11 @@
 import { REDIS_SECRETS } from "../shared/config/secrets";
 import { defineEndpoint } from "../shared/http/endpoint";
 
-/** API Gateway's `$default` route: 404 problem+json with the security headers, as locally. */
+/**
+ * API Gateway's `$default` route (and the local server's unmatched requests): 404, or 405 with
+ * `Allow` for a known path, problem+json with the security headers. `routes.json` comes from
+ * `npm run openapi`.
+ */
 export const spec = defineEndpoint({
   name: "not-found",
   routes: [],
@@ -11,4 +15,5 @@ export const spec = defineEndpoint({
   memoryMB: 256,
   timeoutSeconds: 5,
   secrets: [...REDIS_SECRETS],
+  copyFiles: [{ from: ".build/routes.json", to: "routes.json" }],
 });

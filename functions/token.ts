@@ -3,6 +3,7 @@ import { REFRESH_DEPS, refreshSession } from "../shared/accounts/refresh";
 import { AuthError } from "../shared/errors";
 import { defineAccountFunction, tokenBody } from "../shared/http/account-function";
 import { formOrJsonBody } from "../shared/http/body-type";
+import { clientBindingOf } from "../shared/http/client-address";
 import { lazyApp } from "../shared/http/function-app";
 import { RefreshTokenForm, SessionTokenResponse } from "../shared/http/recovery-schemas";
 import { defaultContext } from "../shared/wiring/context";
@@ -32,7 +33,12 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
     c.header("Pragma", "no-cache");
     const form = kit.body(c, { json: () => c.req.valid("json"), form: () => c.req.valid("form") });
     if (form.grant_type !== "refresh_token") throw new AuthError("unsupported_grant_type");
-    const session = await refreshSession(await kit.deps(...REFRESH_DEPS), kit.kind, form.refresh_token);
+    const session = await refreshSession(
+      await kit.deps(...REFRESH_DEPS),
+      kit.kind,
+      form.refresh_token,
+      clientBindingOf(c.get("clientAddress"), c.req.header("user-agent")),
+    );
     c.set("auditActor", session.userId);
     return c.json(tokenBody(session), 200);
   });

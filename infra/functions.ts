@@ -9,6 +9,7 @@ import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseUserKinds } from "../shared/config/user-kinds";
 import { type EndpointSpec, type HttpMethod, resourceName } from "../shared/http/endpoint";
+import type { ApiRoute } from "../shared/http/route-table";
 
 export { SECRET_ENV, type SecretName } from "../shared/config/secrets";
 export type { HttpMethod };
@@ -119,4 +120,12 @@ export async function buildManifest(kinds?: readonly string[]): Promise<Function
   }
   const userKinds = resolved;
   return (await loadEndpointSpecs()).map((spec) => functionSpecOf(spec, userKinds));
+}
+
+/**
+ * Every route of a manifest, in manifest order: what `npm run openapi` writes to
+ * `.build/routes.json` for the `$default` function (`functions/not-found.ts`).
+ */
+export function routeTableOf(manifest: readonly FunctionSpec[]): ApiRoute[] {
+  return manifest.flatMap((fn) => fn.routes.map(({ method, path }) => ({ method, path })));
 }

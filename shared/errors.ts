@@ -38,6 +38,7 @@ export const ERRORS = {
   malformed_body: { status: 400, detail: "The request body could not be parsed" },
   not_found: { status: 404, detail: "No such route" },
   method_not_allowed: { status: 405, detail: "This method is not allowed on this path" },
+  not_acceptable: { status: 406, detail: "This resource has no representation of the requested media type" },
   payload_too_large: { status: 413, detail: "The request body is too large" },
   unsupported_media_type: { status: 415, detail: "Unsupported Content-Type" },
   validation_failed: { status: 422, detail: "The request is invalid" },

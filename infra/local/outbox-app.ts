@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import type { CapturedEmail, CapturedSms, Outbox } from "./outbox";
 
 /**
@@ -63,6 +63,47 @@ export function renderOutboxPage(outbox: Outbox): string {
 </body></html>`;
 }
 
+const IPV4_LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+/**
+ * Whether a `Host` header names this machine's loopback interface: `localhost` or a `*.localhost`
+ * name (RFC 6761 §6.3: always loopback), an IPv4 address in 127.0.0.0/8, or `[::1]`; any port.
+ * Anything else — another name, a name that merely starts with `localhost` or `127.` (e.g.
+ * `localhost.attacker.example`, `127.0.0.1.nip.io`), an unparsable value, or no header — is not.
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  let hostname: string;
+  try {
+    const url = new URL(`http://${host}/`);
+    if (url.host !== host.toLowerCase() && url.host !== host.toLowerCase().replace(/:80$/, "")) return false;
+    hostname = url.hostname;
+  } catch {
+    return false;
+  }
+  return (
+    hostname === "localhost" ||
+    hostname.endsWith(".localhost") ||
+    IPV4_LOOPBACK.test(hostname) ||
+    hostname === "[::1]"
+  );
+}
+
+/**
+ * Answers `421 Misdirected Request` unless the request's `Host` is loopback ({@link isLoopbackHost}).
+ * DNS rebinding defence (issue #14 I7): a web page on `attacker.example` that re-points its name to
+ * 127.0.0.1 can make the developer's browser call this server same-origin, but the browser still
+ * sends `Host: attacker.example`, so the captured verification and reset links stay unreadable.
+ */
+export const loopbackHostOnly: MiddlewareHandler = async function loopbackHostOnly(c, next) {
+  if (!isLoopbackHost(c.req.header("host"))) {
+    c.header("Cache-Control", "no-store");
+    return c.text("The dev outbox answers only localhost / loopback Host headers.", 421);
+  }
+  await next();
+  return undefined;
+};
+
 /**
  * Creates the dev outbox app, mounted by the local runtime only (never deployed):
  * - `GET /_dev/outbox`: an HTML page listing captured emails (subject, recipient, time, the HTML
@@ -70,10 +111,12 @@ export function renderOutboxPage(outbox: Outbox): string {
  *   `<a class="email-link" href>` a person or Playwright can click) and SMS bodies as text.
  * - `GET /_dev/outbox.json`: `{"emails":[{id,to,from,subject,html,text,links,created_at}],
  *   "sms":[{id,to,from,body,created_at}]}`, newest first, ISO 8601 timestamps.
- * Both answer `Cache-Control: no-store`.
+ * Both answer `Cache-Control: no-store`, and only to a loopback `Host` ({@link loopbackHostOnly});
+ * any other Host gets 421.
  */
 export function createOutboxApp(outbox: Outbox): Hono {
   const app = new Hono();
+  app.use("/_dev/*", loopbackHostOnly);
   app.get("/_dev/outbox", (c) => {
     c.header("Cache-Control", "no-store");
     c.header("Content-Security-Policy", PAGE_CSP);

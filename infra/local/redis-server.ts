@@ -1,8 +1,10 @@
 /**
  * Spawns a private `redis-server` for local development and tests: loopback only, on a free port,
- * in-memory unless asked to persist, and never outliving the Node process that started it.
+ * protected by a random password, in-memory unless asked to persist, and never outliving the Node
+ * process that started it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -22,8 +24,10 @@ export interface RedisServerOptions {
 
 /** A running redis-server owned by this process. */
 export interface RedisServerHandle {
-  /** `redis://127.0.0.1:PORT` */
+  /** `redis://:PASSWORD@127.0.0.1:PORT` (what `@redis/client` and `redis-cli -u` take). */
   url: string;
+  /** The `requirepass` password: 32 random bytes, base64url, new on every start. */
+  password: string;
   /** TCP port on 127.0.0.1. */
   port: number;
   /** OS process id of the server. */
@@ -75,8 +79,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** One raw RESP `PING`; true when the server answers `+PONG`. */
-async function ping(port: number): Promise<boolean> {
+/** One raw RESP `AUTH` + `PING`; true when the server answers `+OK` then `+PONG`. */
+async function ping(port: number, password: string): Promise<boolean> {
   return await new Promise((resolvePing) => {
     const socket = createConnection({ host: "127.0.0.1", port });
     const done = (ok: boolean) => {
@@ -85,13 +89,21 @@ async function ping(port: number): Promise<boolean> {
     };
     socket.setTimeout(1000, () => done(false));
     socket.once("error", () => done(false));
-    socket.once("connect", () => socket.write("PING\r\n"));
-    socket.once("data", (chunk) => done(chunk.toString("latin1").startsWith("+PONG")));
+    socket.once("connect", () => socket.write(`AUTH ${password}\r\nPING\r\n`));
+    let answer = "";
+    socket.on("data", (chunk) => {
+      answer += chunk.toString("latin1");
+      if (answer.includes("\r\n+PONG") || answer.startsWith("-")) done(answer.startsWith("+OK\r\n+PONG"));
+    });
   });
 }
 
+/**
+ * The command line: `-` first, so the server also reads configuration from stdin, where the
+ * password goes (`requirepass`), because a command line is readable by every local user (`ps`).
+ */
 function buildArgs(port: number, options: RedisServerOptions): string[] {
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--protected-mode", "yes"];
+  const args = ["-", "--port", String(port), "--bind", "127.0.0.1", "--protected-mode", "yes"];
   args.push("--daemonize", "no", "--loglevel", "warning", "--save", "");
   if (options.persist) {
     const dir = resolve(options.dataDir ?? ".data/redis");
@@ -105,8 +117,15 @@ function buildArgs(port: number, options: RedisServerOptions): string[] {
 }
 
 /** Spawns once on `port`; rejects with the exit reason if the child dies before answering PING. */
-async function spawnOnce(binary: string, port: number, options: RedisServerOptions): Promise<ChildProcess> {
-  const child = spawn(binary, buildArgs(port, options), { stdio: ["ignore", "ignore", "pipe"] });
+async function spawnOnce(
+  binary: string,
+  port: number,
+  password: string,
+  options: RedisServerOptions,
+): Promise<ChildProcess> {
+  const child = spawn(binary, buildArgs(port, options), { stdio: ["pipe", "ignore", "pipe"] });
+  child.stdin?.on("error", () => undefined); // a child that died at once is reported below
+  child.stdin?.end(`requirepass ${password}\n`);
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString("utf8");
@@ -127,7 +146,7 @@ async function spawnOnce(binary: string, port: number, options: RedisServerOptio
   const ready = (async () => {
     while (Date.now() < deadline) {
       if (failed || child.exitCode !== null) return false;
-      if (await ping(port)) return true;
+      if (await ping(port, password)) return true;
       await new Promise((r) => setTimeout(r, 25));
     }
     return false;
@@ -145,7 +164,10 @@ async function spawnOnce(binary: string, port: number, options: RedisServerOptio
 
 /**
  * Starts a private redis-server bound to 127.0.0.1 on a free port and waits until it answers PING.
- * Memory-only by default; with `persist` it keeps an AOF under `dataDir`.
+ * Memory-only by default; with `persist` it keeps an AOF under `dataDir`. It requires a password
+ * (`requirepass`, 256 random bits, handed over on stdin, never on the command line; it is in
+ * `url`), so another local user or process — or a browser page reaching 127.0.0.1 — cannot read
+ * or change the service's Redis by connecting to the port (issue #14 I7).
  *
  * @throws Error with install instructions when the binary is missing; Error when the server
  *   cannot start (after 3 attempts, to absorb a port-reuse race).
@@ -159,9 +181,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
+    const password = randomBytes(32).toString("base64url");
     let child: ChildProcess;
     try {
-      child = await spawnOnce(binary, port, options);
+      child = await spawnOnce(binary, port, password, options);
     } catch (error) {
       if (error instanceof Error && error.message === INSTALL_HINT) throw error;
       lastError = error;
@@ -175,7 +198,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     });
     void exitPromise.then(() => liveChildren.delete(child));
     return {
-      url: `redis://127.0.0.1:${port}`,
+      url: `redis://:${password}@127.0.0.1:${port}`,
+      password,
       port,
       pid: child.pid ?? -1,
       async stop() {

@@ -1,13 +1,11 @@
 import { Hono } from "hono";
 import { parseConfig } from "../../shared/config/schema";
 import type { SecretName } from "../../shared/config/secrets";
-import { AuthError } from "../../shared/errors";
 import { securityHeaders } from "../../shared/http/app";
 import type { FunctionContext } from "../../shared/http/context";
-import { problemResponse, problems } from "../../shared/http/problem";
 import { type ContextOptions, createContext } from "../../shared/wiring/context";
 import { PASSWORD_SETTER } from "../../shared/wiring/passwords";
-import { buildManifest } from "../functions";
+import { buildManifest, routeTableOf } from "../functions";
 import { buildOpenApiDocument } from "../openapi";
 
 /** What a function module exports that the router mounts. */
@@ -28,6 +26,7 @@ export function createLocalContext(
   const config = parseConfig(env);
   const context: FunctionContext = createContext(config, {
     ...PASSWORD_SETTER,
+    routeTable: async () => routeTableOf(await buildManifest(config.userKinds)),
     apiDocument: () =>
       buildOpenApiDocument({
         title: config.appName,
@@ -50,10 +49,11 @@ export interface RouterOptions {
 
 /**
  * Every manifest function's `createApp(ctx)` behind one Hono app, routed as API Gateway routes
- * them: exact `METHOD /path` routes, the shared security headers on every answer, 405
- * problem+json with `Allow` (RFC 9110 §15.5.6) for a known path asked with another method, 404
- * problem+json for an unknown path, and CORS preflights to the owning function when
- * `CORS_ORIGINS` is set. The local runtime serves it on a socket; tests call it in process.
+ * them: exact `METHOD /path` routes, the shared security headers on every answer, everything else
+ * to the `gatewayDefault` function as API Gateway's `$default` route does (405 problem+json with
+ * `Allow` for a known path asked with another method, 404 otherwise: `functions/not-found.ts`),
+ * and CORS preflights to the owning function when `CORS_ORIGINS` is set. The local runtime serves
+ * it on a socket; tests call it in process.
  *
  * Each function gets `context.withSecrets(fn.secrets)`: the adapters of the one shared context, but
  * a configuration holding only the secrets its spec is granted, as deployed (least privilege), so
@@ -69,8 +69,9 @@ export async function createFunctionRouter(
   // The same headers as every function app; a function's own headers pass through unchanged.
   app.use(securityHeaders());
   mountFirst?.(app);
-  const methodsByPath = new Map<string, string[]>();
+  const paths = new Set<string>();
   const corsEnabled = config.http.corsOrigins.length > 0;
+  let unmatched: { fetch(request: Request, env?: unknown): Response | Promise<Response> } | undefined;
   for (const fn of manifest) {
     const mod = (await import(new URL(`../../${fn.module}.ts`, import.meta.url).href)) as FunctionModule;
     const granted = context.withSecrets(
@@ -78,29 +79,18 @@ export async function createFunctionRouter(
       onSecretRead ? (secret) => onSecretRead(fn.name, secret) : undefined,
     );
     const fnApp = mod.createApp(granted);
+    if (fn.gatewayDefault) unmatched = fnApp;
     for (const route of fn.routes) {
       app.on(route.method, route.path, (c) => fnApp.fetch(c.req.raw, c.env));
-      const methods = methodsByPath.get(route.path);
-      if (!methods) {
-        methodsByPath.set(route.path, [route.method]);
-        // CORS preflights go to the function owning the path: its CORS middleware answers them.
-        if (corsEnabled) app.options(route.path, (c) => fnApp.fetch(c.req.raw, c.env));
-      } else if (!methods.includes(route.method)) methods.push(route.method);
+      // CORS preflights go to the function owning the path: its CORS middleware answers them.
+      if (corsEnabled && !paths.has(route.path))
+        app.options(route.path, (c) => fnApp.fetch(c.req.raw, c.env));
+      paths.add(route.path);
     }
   }
-  app.notFound((c) => {
-    const methods = methodsByPath.get(c.req.path);
-    if (!methods) return problemResponse(problems.notFound(), undefined);
-    const allow = [
-      ...methods,
-      ...(methods.includes("GET") ? ["HEAD"] : []),
-      ...(corsEnabled ? ["OPTIONS"] : []),
-    ];
-    const err = new AuthError("method_not_allowed", {
-      detail: `Use ${allow.join(", ")} on this path`,
-      headers: { Allow: allow.join(", ") },
-    });
-    return problemResponse(err, undefined);
-  });
+  // What API Gateway sends to its `$default` route goes to the same function here.
+  const fallback = unmatched;
+  if (!fallback) throw new Error("the manifest has no gatewayDefault function");
+  app.notFound((c) => fallback.fetch(c.req.raw, c.env));
   return app;
 }

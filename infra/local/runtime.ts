@@ -88,13 +88,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         });
         cleanups.push(() => server.stop());
         redisUrl = server.url;
-        notes.push(`redis-server spawned at ${redisUrl}`);
+        notes.push(`redis-server spawned at redis://127.0.0.1:${server.port} (password in the bridge only)`);
       }
       const bridge = await startUpstashBridge({ redisUrl, token: token("local_") });
       cleanups.push(() => bridge.close());
       env.UPSTASH_REDIS_REST_URL = bridge.url;
       env.UPSTASH_REDIS_REST_TOKEN = bridge.token;
-      notes.push(`Upstash REST bridge at ${bridge.url} → ${redisUrl}`);
+      // Never print a password from the URL (ours, or the one REDIS_URL carries).
+      notes.push(`Upstash REST bridge at ${bridge.url} → ${redisUrl.replace(/\/\/[^@/]*@/, "//")}`);
     }
 
     let outbox: Outbox | undefined;

@@ -23,8 +23,13 @@ export interface AccountSettings {
   profileCacheTtlSeconds: number;
   /** Lifetime of each refresh token from its issue (rotation gives the successor a fresh one). */
   refreshTtlSeconds: number;
-  /** How long after a rotation a concurrent retry with the same refresh token still gets the same successor. */
+  /**
+   * How long after a rotation a retry with the same refresh token, FROM THE SAME CLIENT, still gets
+   * the same successor.
+   */
   refreshReuseGraceSeconds: number;
+  /** Absolute lifetime of a session (refresh-token family) from its login; rotation never extends it. */
+  sessionMaxLifetimeSeconds: number;
   /** Minimum time between two SMS codes sent to one user. */
   otpResendCooldownSeconds: number;
   /** Most SMS codes sent to one phone number per day (over all users of a kind). */

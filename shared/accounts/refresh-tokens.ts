@@ -9,7 +9,9 @@
  * ending the family (logout, reuse detection) also ends its access tokens (`authenticate` checks
  * it). A family is bound to the user's credential epoch it was started under (`epoch` in every
  * record of the family, `cep` in every access token): advancing the epoch (password reset or
- * change, log out everywhere, deletion) ends the family and its access tokens.
+ * change, log out everywhere, deletion) ends the family and its access tokens. A family also has
+ * an absolute lifetime (`sessionMaxLifetimeSeconds` from its login, carried by every record as
+ * `sessionStartedAtSeconds`): rotation renews each token's own TTL but never the family's end.
  *
  * Rotation and reuse detection live in `refresh.ts`; this module has the parts login, refresh,
  * change-password and logout share.
@@ -34,6 +36,12 @@ export interface RefreshRecord {
    * the user's current epoch. Records written before the epoch existed have none: they read as 0.
    */
   epoch: number;
+  /**
+   * When the family's session started (its login), epoch seconds; the family ends
+   * `sessionMaxLifetimeSeconds` later whatever its rotations. Records written before the absolute
+   * lifetime existed have none: they read as their own `issuedAtSeconds` (one more lifetime at most).
+   */
+  sessionStartedAtSeconds: number;
   /**
    * How the session was authenticated (RFC 8176 `amr` values, e.g. `["pwd","otp","mfa"]`): set at
    * login, carried unchanged by every rotation, so a refresh never raises or drops the factor
@@ -71,6 +79,7 @@ export function parseRefreshRecord(raw: string | null): RefreshRecord | null {
   try {
     const v = JSON.parse(raw) as Partial<RefreshRecord>;
     const epoch = v.epoch === undefined ? 0 : v.epoch; // a record from before the epoch: epoch 0
+    const started = v.sessionStartedAtSeconds ?? v.issuedAtSeconds; // from before the absolute lifetime
     const amr = v.amr === undefined ? PASSWORD_ONLY : v.amr; // a record from before MFA: password only
     if (
       typeof v.userId === "string" &&
@@ -80,10 +89,19 @@ export function parseRefreshRecord(raw: string | null): RefreshRecord | null {
       typeof epoch === "number" &&
       Number.isSafeInteger(epoch) &&
       epoch >= 0 &&
+      typeof started === "number" &&
+      Number.isInteger(started) &&
       Array.isArray(amr) &&
       amr.every((m) => typeof m === "string" && AMR_VALUE.test(m))
     ) {
-      return { userId: v.userId, familyId: v.familyId, issuedAtSeconds: v.issuedAtSeconds, epoch, amr };
+      return {
+        userId: v.userId,
+        familyId: v.familyId,
+        issuedAtSeconds: v.issuedAtSeconds,
+        epoch,
+        sessionStartedAtSeconds: started,
+        amr,
+      };
     }
   } catch {
     // fall through: a record we cannot read is no record
@@ -92,7 +110,20 @@ export function parseRefreshRecord(raw: string | null): RefreshRecord | null {
 }
 
 /**
+ * Seconds a session started at `startedAtSeconds` has left at `nowSeconds` (≤ 0: it has ended).
+ * @param settings `sessionMaxLifetimeSeconds`, the absolute lifetime.
+ */
+export function sessionSecondsLeft(
+  settings: Pick<AccountDeps["settings"], "sessionMaxLifetimeSeconds">,
+  startedAtSeconds: number,
+  nowSeconds: number,
+): number {
+  return startedAtSeconds + settings.sessionMaxLifetimeSeconds - nowSeconds;
+}
+
+/**
  * Stores a new refresh token of a family and returns it (the token is never stored, only its hash).
+ * Its TTL is `refreshTtlSeconds`, cut to what the session's absolute lifetime leaves (at least 1 s).
  * @param record the token's record; `epoch` is the family's credential epoch, never re-read here.
  */
 export async function storeRefreshToken(
@@ -101,8 +132,9 @@ export async function storeRefreshToken(
   record: RefreshRecord,
 ): Promise<{ token: string; hash: string }> {
   const { token, hash } = createOpaqueToken();
+  const left = sessionSecondsLeft(deps.settings, record.sessionStartedAtSeconds, record.issuedAtSeconds);
   await deps.kv.set(redisKeys.refreshToken(kind, hash), JSON.stringify(record), {
-    ttlSeconds: deps.settings.refreshTtlSeconds,
+    ttlSeconds: Math.max(1, Math.min(deps.settings.refreshTtlSeconds, left)),
   });
   return { token, hash };
 }
@@ -152,7 +184,14 @@ export async function startSession(
   const issuedAtSeconds = Math.floor(deps.nowMs() / 1000);
   const familyId = randomId("rtf");
   const [{ token }, access] = await Promise.all([
-    storeRefreshToken(deps, kind, { userId, familyId, issuedAtSeconds, epoch, amr }),
+    storeRefreshToken(deps, kind, {
+      userId,
+      familyId,
+      issuedAtSeconds,
+      epoch,
+      sessionStartedAtSeconds: issuedAtSeconds,
+      amr,
+    }),
     issueAccessToken(deps, kind, userId, familyId, epoch, amr),
   ]);
   return { ...access, refreshToken: token, userId };

@@ -8,6 +8,7 @@ import {
   type RefreshRecord,
   revokeRefreshFamily,
   type SessionTokens,
+  sessionSecondsLeft,
   storeRefreshToken,
 } from "./refresh-tokens";
 import { epochIsCurrent } from "./sessions";
@@ -22,6 +23,8 @@ interface UsedMark {
   successor: string;
   /** When it was used, epoch milliseconds. */
   usedAtMs: number;
+  /** SHA-256 (base64url) of the presenting client's binding; marks written before it have none. */
+  client?: string;
 }
 
 const usedAad = (kind: string, tokenHash: string) => `${kind}|refresh_successor|${tokenHash}`;
@@ -41,14 +44,23 @@ const usedAad = (kind: string, tokenHash: string) => `${kind}|refresh_successor|
  * 2. Not yet used: write the successor's record FIRST, then claim the presented token with
  *    `SET NX` (value: the successor sealed with the key ring, and the use time). Exactly one
  *    concurrent request wins the claim; a loser deletes its own, never-revealed successor record.
- * 3. Already used (or a lost claim): when the use was within `refreshReuseGraceSeconds` AND the
- *    successor it produced has not been used itself, this is a concurrent retry of the same
- *    request (e.g. two browser tabs, a network retry): it gets the SAME successor and a fresh
- *    access token, so the family never branches. Otherwise it is a replay: the whole family is
- *    revoked (the attacker's and the victim's tokens alike, access tokens included) → `invalid_grant`.
- *    Requiring the successor to be unused is stricter than a bare time window: a token that was
- *    rotated twice can never be replayed, even inside the window.
+ *    A family past its absolute lifetime (`sessionMaxLifetimeSeconds` since its login) is refused
+ *    too (OWASP Session Management Cheat Sheet, absolute timeout): rotation never extends it, and
+ *    the successor's TTL is cut to what is left of it.
+ * 3. Already used (or a lost claim): when the use was within `refreshReuseGraceSeconds`, the
+ *    successor it produced has not been used itself, AND the token is presented by the same client
+ *    that used it (`clientBinding`: see below), this is a concurrent retry of the same request (two
+ *    tabs, a network retry): it gets the SAME successor and a fresh access token, so the family
+ *    never branches. Otherwise it is a replay: the whole family is revoked (the attacker's and the
+ *    victim's tokens alike, access tokens included) → `invalid_grant`. Requiring the successor to
+ *    be unused is stricter than a bare time window (a token rotated twice can never be replayed),
+ *    and binding the grace to the client means a thief replaying a stolen token inside the window
+ *    gets a revoked family, not the live session (RFC 9700 §4.14.2).
  *
+ * @param clientBinding an opaque string naming the presenting client, the same for its concurrent
+ *   retries and different for another client: the HTTP layer passes `clientBindingOf(address,
+ *   userAgent)` (`shared/http/client-address.ts`: the address, IPv6 by /64, and the User-Agent).
+ *   Only its SHA-256 is kept, sealed in the used-token mark.
  * @returns the new token pair, bound to the family's credential epoch.
  * @throws AuthError `invalid_grant` (401).
  */
@@ -56,6 +68,7 @@ export async function refreshSession(
   deps: RefreshDeps,
   kind: string,
   refreshToken: string,
+  clientBinding: string,
 ): Promise<SessionTokens> {
   const hash = hashOpaqueToken(refreshToken);
   const record = parseRefreshRecord(await deps.kv.get(redisKeys.refreshToken(kind, hash)));
@@ -70,18 +83,23 @@ export async function refreshSession(
   if (familyRevoked) throw invalidGrant();
   if (!epochIsCurrent(record.epoch, epochRaw)) throw invalidGrant();
   if (revokedBeforeRaw && record.issuedAtSeconds <= Number(revokedBeforeRaw)) throw invalidGrant();
+  const nowSeconds = Math.floor(deps.nowMs() / 1000);
+  if (sessionSecondsLeft(deps.settings, record.sessionStartedAtSeconds, nowSeconds) <= 0)
+    throw invalidGrant();
 
-  if (usedRaw) return retryWithinGrace(deps, kind, hash, record, usedRaw);
+  const client = hashOpaqueToken(clientBinding);
+  if (usedRaw) return retryWithinGrace(deps, kind, hash, record, usedRaw, client);
 
   const next: RefreshRecord = {
     userId: record.userId,
     familyId: record.familyId,
-    issuedAtSeconds: Math.floor(deps.nowMs() / 1000),
+    issuedAtSeconds: nowSeconds,
     epoch: record.epoch,
+    sessionStartedAtSeconds: record.sessionStartedAtSeconds,
     amr: record.amr, // the session's factor level, never raised or dropped by a rotation
   };
   const successor = await storeRefreshToken(deps, kind, next);
-  const mark: UsedMark = { successor: successor.token, usedAtMs: deps.nowMs() };
+  const mark: UsedMark = { successor: successor.token, usedAtMs: deps.nowMs(), client };
   const claimed = await deps.kv.set(
     usedKey,
     await deps.ring.seal(JSON.stringify(mark), usedAad(kind, hash)),
@@ -95,7 +113,7 @@ export async function refreshSession(
     await deps.kv.del(redisKeys.refreshToken(kind, successor.hash));
     const winner = await deps.kv.get(usedKey);
     if (!winner) throw invalidGrant();
-    return retryWithinGrace(deps, kind, hash, record, winner);
+    return retryWithinGrace(deps, kind, hash, record, winner, client);
   }
   const access = await issueAccessToken(deps, kind, record.userId, record.familyId, record.epoch, record.amr);
   return { ...access, refreshToken: successor.token, userId: record.userId };
@@ -108,6 +126,7 @@ async function retryWithinGrace(
   hash: string,
   record: RefreshRecord,
   usedRaw: string,
+  client: string,
 ): Promise<SessionTokens> {
   let mark: UsedMark | null = null;
   try {
@@ -120,7 +139,8 @@ async function retryWithinGrace(
     mark !== null &&
     typeof mark.successor === "string" &&
     typeof mark.usedAtMs === "number" &&
-    deps.nowMs() - mark.usedAtMs <= graceMs;
+    deps.nowMs() - mark.usedAtMs <= graceMs &&
+    mark.client === client; // another client (or a mark without one) presenting a used token: reuse
   if (mark && inGrace) {
     const successorHash = hashOpaqueToken(mark.successor);
     const [successorUsed, successorRecord] = await deps.kv.mget([

@@ -121,7 +121,7 @@ export function smsDestinationRefusal(
   return null;
 }
 
-/** Codes of the budget script's refusals, by the 1-based index of the counter key that refused. */
+/** Codes of the budget script's refusals, in the order of its counter keys (KEYS[2] … KEYS[5]). */
 const BUDGET_CODES = [
   "sms_account_daily_limit",
   "sms_number_account_daily_limit",

@@ -32,6 +32,8 @@ export function assertAuditEvent(event: AuditEvent): void {
   for (const field of ["kind", "actor", "client", "code", "requestId"] as const) {
     if (!nullableString(e[field])) throw new TypeError(`audit ${field} must be a short string or null`);
   }
+  if (e.count !== undefined && !(Number.isSafeInteger(e.count) && (e.count as number) >= 1))
+    throw new TypeError("audit count must be a positive integer");
 }
 
 /** @throws RangeError unless `limit` is an integer from 1 to {@link MAX_AUDIT_LIST_LIMIT}. */

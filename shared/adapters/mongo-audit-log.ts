@@ -33,6 +33,8 @@ export interface AuditDoc {
   client: string | null;
   code: string | null;
   requestId: string | null;
+  /** Occurrences of an aggregated event; absent on ordinary events (one). */
+  count?: number;
 }
 
 /** Name of the collection. */
@@ -100,6 +102,7 @@ export function fromAuditDoc(doc: AuditDoc): AuditEvent {
     client: doc.client ?? null,
     code: doc.code ?? null,
     requestId: doc.requestId ?? null,
+    ...(typeof doc.count === "number" && doc.count > 1 ? { count: doc.count } : {}),
   };
 }
 
@@ -157,6 +160,8 @@ export function createMongoAuditLog(opts: MongoAuditLogOptions): MongoAuditLog {
     return ready;
   };
   let closed = false;
+  /** The last aggregated write of each id still running from this instance (see `recordAggregated`). */
+  const aggregating = new Map<string, Promise<void>>();
 
   return {
     retention: indexes,
@@ -169,6 +174,38 @@ export function createMongoAuditLog(opts: MongoAuditLogOptions): MongoAuditLog {
       } catch (error) {
         if (error instanceof MongoServerError && error.code === 11000) return;
         throw error;
+      }
+    },
+
+    async recordAggregated(event) {
+      assertAuditEvent(event);
+      await indexes();
+      const { _id, ...fields } = toAuditDoc(event); // no count: $inc sets it
+      const upsert = () =>
+        collection.updateOne(
+          { _id },
+          { $setOnInsert: fields, $inc: { count: event.count ?? 1 } },
+          { upsert: true },
+        );
+      const write = async () => {
+        try {
+          await upsert();
+        } catch (error) {
+          // Two first writes of one id raced (both tried to insert): the loser's retry now updates.
+          if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
+          await upsert();
+        }
+      };
+      // One write per id at a time from this instance: MongoDB's $inc is atomic anyway, but
+      // FerretDB v1 applies an update by reading and writing back the document, so concurrent
+      // increments would be lost. Across instances on such a server the count is a lower bound.
+      const previous = aggregating.get(_id) ?? Promise.resolve();
+      const mine = previous.then(write, write);
+      aggregating.set(_id, mine);
+      try {
+        await mine;
+      } finally {
+        if (aggregating.get(_id) === mine) aggregating.delete(_id);
       }
     },
 

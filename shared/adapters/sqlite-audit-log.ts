@@ -37,7 +37,8 @@ const SCHEMA = `
     actor      TEXT,
     client     TEXT,
     code       TEXT,
-    request_id TEXT
+    request_id TEXT,
+    count      INTEGER NOT NULL DEFAULT 1
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (kind, actor, at_ms);
   CREATE INDEX IF NOT EXISTS audit_events_at ON audit_events (at_ms);`;
@@ -52,10 +53,12 @@ interface AuditRow {
   client: string | null;
   code: string | null;
   request_id: string | null;
+  count: number;
 }
 
 function fromRow(row: AuditRow): AuditEvent {
   return {
+    ...(row.count > 1 ? { count: row.count } : {}),
     id: row.id,
     atMs: row.at_ms,
     kind: row.kind,
@@ -68,10 +71,26 @@ function fromRow(row: AuditRow): AuditEvent {
   };
 }
 
+/** The bound parameters of an event's row (without `count`). */
+function toRow(event: AuditEvent) {
+  return {
+    id: event.id,
+    at_ms: event.atMs,
+    kind: event.kind,
+    action: event.action,
+    outcome: event.outcome,
+    actor: event.actor,
+    client: event.client,
+    code: event.code,
+    request_id: event.requestId,
+  };
+}
+
 /**
  * Creates an {@link AuditLog} on an SQLite file (or `":memory:"`): WAL journal, `busy_timeout`,
  * the `audit_events` table and its indexes created idempotently, then a first retention purge.
- * Every value is a bound parameter. `record` ignores a repeated id (`INSERT OR IGNORE`).
+ * Every value is a bound parameter. `record` ignores a repeated id (`INSERT OR IGNORE`);
+ * `recordAggregated` adds to its count (`INSERT … ON CONFLICT (id) DO UPDATE`, atomic).
  *
  * @throws RangeError when `retentionDays` is not a positive integer.
  * @example
@@ -91,6 +110,10 @@ export function createSqliteAuditLog(opts: SqliteAuditLogOptions): AuditLog {
     db.pragma("synchronous = NORMAL");
     db.pragma(`busy_timeout = ${Math.trunc(opts.busyTimeoutMs ?? 5000)}`);
     db.exec(SCHEMA);
+    // Tables created before aggregated events existed get the column (every old row counts one).
+    const columns = db.prepare("PRAGMA table_info(audit_events)").all() as { name: string }[];
+    if (!columns.some((c) => c.name === "count"))
+      db.exec("ALTER TABLE audit_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1");
   } catch (error) {
     db.close();
     throw error;
@@ -98,6 +121,11 @@ export function createSqliteAuditLog(opts: SqliteAuditLogOptions): AuditLog {
   const insert = db.prepare(
     `INSERT OR IGNORE INTO audit_events (id, at_ms, kind, action, outcome, actor, client, code, request_id)
      VALUES (@id, @at_ms, @kind, @action, @outcome, @actor, @client, @code, @request_id)`,
+  );
+  const aggregate = db.prepare(
+    `INSERT INTO audit_events (id, at_ms, kind, action, outcome, actor, client, code, request_id, count)
+     VALUES (@id, @at_ms, @kind, @action, @outcome, @actor, @client, @code, @request_id, @count)
+     ON CONFLICT (id) DO UPDATE SET count = count + excluded.count`,
   );
   const byActor = db.prepare(
     "SELECT * FROM audit_events WHERE kind = ? AND actor = ? ORDER BY at_ms DESC, id DESC LIMIT ?",
@@ -114,17 +142,13 @@ export function createSqliteAuditLog(opts: SqliteAuditLogOptions): AuditLog {
   return {
     async record(event) {
       assertAuditEvent(event);
-      insert.run({
-        id: event.id,
-        at_ms: event.atMs,
-        kind: event.kind,
-        action: event.action,
-        outcome: event.outcome,
-        actor: event.actor,
-        client: event.client,
-        code: event.code,
-        request_id: event.requestId,
-      });
+      insert.run(toRow(event));
+      if (nowMs() - lastPurgeMs >= purgeIntervalMs) purgeExpired();
+    },
+
+    async recordAggregated(event) {
+      assertAuditEvent(event);
+      aggregate.run({ ...toRow(event), count: event.count ?? 1 });
       if (nowMs() - lastPurgeMs >= purgeIntervalMs) purgeExpired();
     },
 

@@ -53,6 +53,24 @@ export const RATE_LIMIT_POLICIES = {
   token: { limit: 10, windowSeconds: MINUTE, key: "ip", failClosed: true },
   change_password: { limit: 5, windowSeconds: MINUTE, key: "user", failClosed: true },
   logout_all: { limit: 5, windowSeconds: MINUTE, key: "user", failClosed: false },
+  /**
+   * `GET /health`, per address, WITHOUT the global per-address limit (an uptime monitor polling
+   * every 2 s stays under it; the global 100/hour would not let it): each request costs a store
+   * and a Redis ping. Fails open: a health check must still answer (503) while Redis is down.
+   */
+  health: { limit: 30, windowSeconds: MINUTE, key: "ip", failClosed: false },
+  /**
+   * The operator endpoints (`/health/detailed`, `/metrics`), per address, counted before the
+   * operator token is checked, without the global limit (a Prometheus scrape every 15 s is 4/min).
+   */
+  operations: { limit: 30, windowSeconds: MINUTE, key: "ip", failClosed: false },
+  /**
+   * Requests to a QStash-signed function (`/jobs/*`) whose `Upstash-Signature` is missing or
+   * invalid, per address; once spent, that address gets 429 and nothing more is audited. Genuine
+   * deliveries are never counted (their signature verifies first, in memory), so QStash's own
+   * addresses, which carry every delivery, are never throttled by it, whatever the volume.
+   */
+  job_signature: { limit: 10, windowSeconds: MINUTE, key: "ip", failClosed: false },
   mfa: { limit: 10, windowSeconds: MINUTE, key: "user", failClosed: true },
   mfa_verify: { limit: 10, windowSeconds: MINUTE, key: "ip", failClosed: true },
 } as const satisfies Record<string, RateLimitPolicy>;

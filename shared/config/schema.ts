@@ -56,7 +56,7 @@ export const ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
  * Parses and validates the environment into a {@link Config}. Pure: pass any `Record<string, string | undefined>`.
  *
  * Rules: `JWT_SECRET` (HS256, ≥32 bytes) or `JWT_PRIVATE_JWK` (EdDSA/ES256), `ENCRYPTION_KEY(S)`, and
- * `EMAIL_SALT`/`BLIND_INDEX_KEY` (≥16 bytes, never equal to an encryption key) are required in every
+ * `EMAIL_SALT`/`BLIND_INDEX_KEY` (≥16 bytes, sharing no key bytes with another secret) are required in every
  * environment (the local runtime generates development values). With `ENVIRONMENT=production`,
  * weak or placeholder secrets are refused, `APP_URL` (or `APP_DOMAIN`) must be https, and the cloud
  * services (Upstash Redis, MongoDB, QStash, Resend, Twilio) must be configured.

@@ -10,6 +10,11 @@ export interface TokensConfig {
     refreshTtlSeconds: number;
     /** Seconds after a rotation during which a concurrent retry with the same refresh token gets the same successor. */
     refreshReuseGraceSeconds: number;
+    /**
+     * Absolute lifetime of a session (a refresh-token family) from its login, seconds: no rotation
+     * extends it (OWASP Session Management Cheat Sheet, "absolute timeout"; NIST SP 800-63B §7.2).
+     */
+    sessionMaxLifetimeSeconds: number;
   };
   /** SMS one-time codes: minimum seconds between two sends to a user, and sends per phone per day. */
   otp: { resendCooldownSeconds: number; dailyLimitPerPhone: number };
@@ -22,6 +27,7 @@ export const tokensEnv = z.object({
   PASSWORD_RESET_TTL_SECONDS: intIn(1, 86_400, 1800),
   REFRESH_TOKEN_TTL_SECONDS: intIn(3600, 365 * 86_400, 30 * 86_400),
   REFRESH_REUSE_GRACE_SECONDS: intIn(0, 120, 10),
+  SESSION_MAX_LIFETIME_SECONDS: intIn(3600, 365 * 86_400, 30 * 86_400),
   OTP_RESEND_COOLDOWN_SECONDS: intIn(1, 3600, 60),
   OTP_DAILY_LIMIT: intIn(1, 1000, 10),
 });
@@ -41,6 +47,7 @@ export function parseTokens(
       passwordResetTtlSeconds: env.PASSWORD_RESET_TTL_SECONDS,
       refreshTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
       refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
+      sessionMaxLifetimeSeconds: env.SESSION_MAX_LIFETIME_SECONDS,
     },
     otp: {
       resendCooldownSeconds: env.OTP_RESEND_COOLDOWN_SECONDS,

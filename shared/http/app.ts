@@ -3,7 +3,6 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import { requestId } from "hono/request-id";
 import { matchedRoutes } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import type { ZodError } from "zod";
@@ -16,6 +15,7 @@ import type { Metrics } from "../observability/metrics";
 import { KvUnavailableError } from "../ports/kv";
 import { clientAddress } from "./client-address";
 import { PROBLEM_CONTENT_TYPE, problemBody, problemResponse, problems } from "./problem";
+import { requestIds } from "./request-id";
 
 /** Per-request values every function can read with `c.get(...)`. */
 export interface AppVariables {
@@ -149,7 +149,8 @@ let coldStart = true;
 
 /**
  * Builds the Hono app of one deployed function with the cross-cutting parts every function shares:
- * request id (`X-Request-Id`), a structured logger, security headers, optional CORS, a body size
+ * request id (`X-Request-Id`: adopted only from trusted proxies and in a safe format, see
+ * `request-id.ts`), a structured logger, security headers, optional CORS, a body size
  * limit, the client address, and ONE error handler that turns every failure into RFC 9457
  * problem+json with a stable `code`. Unknown errors become a generic 500 carrying only the request
  * id; their cause goes to the log. Validation failures of route schemas become 422 with the
@@ -174,7 +175,7 @@ export function createFunctionApp(options: FunctionAppOptions): OpenAPIHono<AppE
     },
   });
 
-  app.use(requestId({ limitLength: 64 }));
+  app.use(requestIds({ trustedProxyCount: options.trustedProxyCount }));
   app.use(async (c, next) => {
     const segment = c.req.path.split("/")[1] ?? "";
     const kind = kinds.has(segment) ? segment : undefined;

@@ -69,3 +69,15 @@ export function rateLimitSubject(ip: string): string {
     .map((g) => Number.parseInt(g, 16).toString(16))
     .join(":")}::/64`;
 }
+
+/**
+ * The binding of a refresh-token presenter (`refreshSession`'s `clientBinding`): its rate-limit
+ * subject (IPv4 address, IPv6 /64, as the platform or a trusted proxy reported it) and its
+ * `User-Agent`, joined. A client's concurrent retries share it; a thief elsewhere does not, unless
+ * it sits in the same /64 AND sends the same User-Agent. Not a secret and not an authenticator: it
+ * only decides whether a used refresh token's reuse grace applies (RFC 9700 §4.14.2).
+ * @param userAgent the `User-Agent` header, absent → empty; only its first 512 characters count.
+ */
+export function clientBindingOf(address: string, userAgent: string | undefined): string {
+  return `${rateLimitSubject(address)}\n${(userAgent ?? "").slice(0, 512)}`;
+}

@@ -11,6 +11,7 @@ import type { Kv } from "../ports/kv";
 import type { Queue } from "../ports/notifications";
 import type { UserStore } from "../ports/user-store";
 import type { OpenApiDocument } from "./openapi";
+import type { ApiRoute } from "./route-table";
 
 /**
  * What a function app is built from (`createApp(ctx)`): configuration, logger, and the adapters
@@ -44,6 +45,11 @@ export interface FunctionContext {
   accountDeps<K extends keyof AccountDeps>(...members: K[]): Promise<Pick<AccountDeps, K>>;
   /** The API's OpenAPI document (the docs function): generated at build time in production. */
   apiDocument(): Promise<OpenApiDocument>;
+  /**
+   * Every route of the API (method + production path), so the `$default` function can answer a
+   * known path asked with another method with 405 and `Allow`, as the local server does.
+   */
+  routeTable(): Promise<readonly ApiRoute[]>;
   /** Closes the store and audit connections this context opened (local runtime shutdown, tests). */
   close(): Promise<void>;
   /**

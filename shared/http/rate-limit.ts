@@ -359,3 +359,84 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
     },
   };
 }
+
+/** Options of {@link createAddressLimit}. */
+export interface AddressLimitOptions {
+  /** An `@upstash/redis` client (e.g. `ctx.redis()`). */
+  redis: Redis;
+  /** Prefix of every key, before `rl:<policy>:` (the same as the account routes' limiter). */
+  prefix: string;
+  /** The policy's name, for keys, headers and logs (e.g. `"health"`). */
+  policyName: RateLimitPolicyName;
+  /** The effective policy, e.g. `rateLimitPolicies(config.rateLimits).routes.health`; must be keyed by `ip`. */
+  policy: RateLimitPolicy;
+  /** Milliseconds a check may take before it counts as "Redis unavailable". */
+  timeoutMs: number;
+  /** Most subjects the in-memory block cache remembers. @default 10000 */
+  ephemeralCacheEntries?: number;
+}
+
+/** One per-address limit on its own, without the global per-address limit; see {@link createAddressLimit}. */
+export interface AddressLimit {
+  /**
+   * Counts this request for its client address (IPv6 by /64).
+   * @returns the `RateLimit-*` headers to send (empty when Redis gave no verdict).
+   * @throws AuthError `rate_limited` (429, `Retry-After`) when the address has spent the policy;
+   *   `service_unavailable` (503) when Redis cannot answer and the policy fails closed.
+   */
+  enforce(c: Context<AppEnv>): Promise<Record<string, string>>;
+  /** Middleware: {@link AddressLimit.enforce} before the handler, its headers on the response. */
+  middleware(): MiddlewareHandler<AppEnv>;
+}
+
+/**
+ * A per-address limit that is NOT combined with the global per-address limit, for the routes that
+ * machines call on a schedule or in bulk — `/health` (uptime monitors), the operator endpoints
+ * (scrapers) and the rejected-signature budget of `/jobs/*` (see `signature-guard.ts`), where the
+ * global 100/hour would throttle legitimate callers. Same library, algorithm, key layout
+ * (`<prefix>rl:<policy>:ip:<subject>`), headers, ephemeral cache and failure policy as
+ * {@link createRateLimits}.
+ * @throws Error when the policy is not keyed by address or `timeoutMs` is not a positive integer.
+ */
+export function createAddressLimit(options: AddressLimitOptions): AddressLimit {
+  const { policyName, policy } = options;
+  if (policy.key !== "ip") throw new Error(`createAddressLimit: ${policyName} must be keyed by address`);
+  if (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1)
+    throw new Error("createAddressLimit: timeoutMs must be a positive integer");
+  const limiter = new Ratelimit({
+    redis: options.redis,
+    limiter: Ratelimit.slidingWindow(policy.limit, `${policy.windowSeconds} s`),
+    prefix: `${options.prefix}rl:${policyName}`,
+    timeout: options.timeoutMs,
+    ephemeralCache: new BoundedMap(options.ephemeralCacheEntries ?? 10_000),
+    analytics: false,
+    enableTelemetry: false,
+  });
+  const enforce = async (c: Context<AppEnv>): Promise<Record<string, string>> => {
+    const check = await runCheck(limiter, `ip:${rateLimitSubject(c.get("clientAddress"))}`);
+    const nowMs = Date.now();
+    if (!check.ok) {
+      c.get("log").warn(`rate limit check failed (${policyName})`, {
+        event: "rate_limit_unavailable",
+        service: "redis",
+        reason: check.reason,
+        outcome: policy.failClosed ? "refused" : "allowed",
+        ...(check.cause === undefined ? {} : { ...errorFields(check.cause), err_stack: undefined }),
+      });
+      if (policy.failClosed) throw problems.dependencyUnavailable("rate limiter", check.cause);
+      return {};
+    }
+    if (!check.success) throw refusal([check], nowMs);
+    return rateLimitHeaders(check, nowMs);
+  };
+  return { enforce, middleware: () => enforcingMiddleware(enforce) };
+}
+
+/** Middleware running `enforce` before the handler and sending the headers it returned on the response. */
+export function enforcingMiddleware(enforce: AddressLimit["enforce"]): MiddlewareHandler<AppEnv> {
+  return async function addressLimit(c, next) {
+    const headers = await enforce(c);
+    await next();
+    for (const [name, value] of Object.entries(headers)) c.header(name, value);
+  };
+}

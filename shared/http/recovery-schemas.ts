@@ -10,6 +10,9 @@ import { EmailSchema, PasswordSchema, PhoneSchema } from "./account-schemas";
 /** A one-time link token or refresh token as sent back by a client (looked up by hash, never parsed). */
 const OpaqueTokenSchema = z.string().min(1).max(512);
 
+/** `POST /{kind}/verify`: the token of the emailed verification link (its confirmation page posts it as a form). */
+export const VerifyEmailBody = z.object({ token: OpaqueTokenSchema }).strict().openapi("VerifyEmailRequest");
+
 export const ForgetPasswordBody = z.object({ email: EmailSchema }).strict().openapi("ForgetPasswordRequest");
 
 /** `GET /{kind}/forget_password?email=` as the seed took it. */

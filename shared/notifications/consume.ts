@@ -1,15 +1,15 @@
 /**
  * The consuming side of background delivery (DESIGN.md §7), shared by `notify-email` and
- * `notify-sms`: verify the QStash signature, open the sealed notification, send it at most once,
- * and answer with the status that tells QStash whether to retry (any non-2xx is retried).
+ * `notify-sms`: open the sealed notification whose QStash signature the route's guard verified
+ * (`shared/http/signature-guard.ts`), send it at most once, and answer with the status that tells
+ * QStash whether to retry (any non-2xx is retried).
  */
 import type { KeyRing } from "../crypto/envelope";
 import { ERRORS, type ErrorCode } from "../errors";
 import { PROBLEM_CONTENT_TYPE, problemBody } from "../http/problem";
-import type { AuditRecorder } from "../observability/audit";
 import { errorFields, type Logger } from "../observability/logger";
 import type { Kv } from "../ports/kv";
-import type { SendResult, SignatureVerifier } from "../ports/notifications";
+import type { SendResult } from "../ports/notifications";
 import { type Notification, openNotification } from "./messages";
 
 /** How long a "sent" mark keeps a redelivery or replay of the same notification id from sending again, seconds (7 days). */
@@ -41,7 +41,6 @@ export const deliveryKeys = {
 
 /** What {@link consumeDelivery} works with. */
 export interface DeliveryDeps<M extends Notification> {
-  verifier: SignatureVerifier;
   kv: Kv;
   ring: KeyRing;
   /** Which notifications this function delivers (`email.*` or `sms.*`); any other is acknowledged unsent. */
@@ -53,26 +52,16 @@ export interface DeliveryDeps<M extends Notification> {
   send(message: M, notificationId: string): Promise<SendResult>;
   /** Request-bound logger. Only ids, types and codes are passed to it, never recipients or content. */
   log: Logger;
-  /** Records a rejected signature as the audit event `signature_rejected` (never throws). */
-  audit?: AuditRecorder;
 }
 
-/** One delivery as received. */
+/** One delivery as received, its signature already verified. */
 export interface DeliveryRequest {
-  /** `Upstash-Signature` header; `undefined` when absent. */
-  signature: string | undefined;
-  /** The body exactly as received (`await c.req.text()`), never re-serialised. */
+  /** The body exactly as received and verified (`await c.req.text()`), never re-serialised. */
   rawBody: string;
-  /** The configured public URL of this function (`${APP_URL}/jobs/email`), never `c.req.url`. */
-  url: string;
   /** `Upstash-Message-Id` (logged to correlate with QStash), if sent. */
   messageId: string | undefined;
   /** `Upstash-Retried`: how many earlier attempts failed (0 on the first). */
   retried: number;
-  /** The caller's address as the platform reports it (audited truncated when the signature is rejected). */
-  clientAddress?: string;
-  /** The request id, for the audit event. */
-  requestId?: string;
 }
 
 /**
@@ -92,9 +81,10 @@ const problem = (code: ErrorCode, detail: string): DeliveryResult => {
 };
 
 /**
- * Consumes one QStash delivery, in this order:
- * 1. verifies `Upstash-Signature` over the raw body against the configured URL, before anything
- *    else: missing, invalid, expired or for another URL → 401 `invalid_signature` (nothing opened);
+ * Consumes one QStash delivery whose `Upstash-Signature` the route's guard has verified over this
+ * raw body and the configured URL (`requireQstashSignature`: a missing or invalid one never gets
+ * here; it is answered 401, limited per address and audited there), in this order:
+ * 1. (the guard's) signature check;
  * 2. opens the sealed body: unreadable (malformed, wrong key, tampered) → 200 `discarded`,
  *    logged as `undecodable_message` (redelivery cannot fix it, so it is acknowledged); a message of
  *    a type this function does not deliver → 200 `discarded`, `unexpected_type`;
@@ -118,31 +108,6 @@ export async function consumeDelivery<M extends Notification>(
   // The message id header is not signed: log it only when it looks like an id, never as free text.
   const messageId = req.messageId !== undefined && MESSAGE_ID.test(req.messageId) ? req.messageId : null;
   let log = deps.log.child({ message_id: messageId, attempt: req.retried + 1 });
-  const verified = await deps.verifier.verify({
-    signature: req.signature,
-    rawBody: req.rawBody,
-    url: req.url,
-  });
-  if (!verified) {
-    const reason = req.signature ? "invalid" : "missing";
-    log.warn("delivery signature rejected", {
-      event: "delivery_rejected",
-      code: "invalid_signature",
-      reason,
-    });
-    // Awaited (the recorder bounds its wait and never throws): on Lambda, unawaited work may never run.
-    await deps.audit?.record({
-      kind: null,
-      action: "signature_rejected",
-      outcome: "failure",
-      actor: null,
-      clientAddress: req.clientAddress ?? null,
-      code: `${reason}_signature`,
-      requestId: req.requestId ?? null,
-    });
-    return problem("invalid_signature", "A valid Upstash-Signature is required");
-  }
-
   const opened = await openNotification(deps.ring, req.rawBody);
   if (!opened) {
     log.error("delivery discarded: body cannot be opened", {

@@ -4,6 +4,7 @@ import { ConfigError } from "../errors";
 import type { FunctionContext } from "../http/context";
 import type { EndpointSpec } from "../http/endpoint";
 import { type CreateApp, defineFunction } from "../http/function-app";
+import { requireQstashSignature } from "../http/signature-guard";
 import type { QueueTopic, SendResult, SignatureVerifier } from "../ports/notifications";
 import { consumeDelivery, deliveryResponse } from "./consume";
 import type { Notification } from "./messages";
@@ -43,7 +44,8 @@ export interface DeliveryFunctionOptions<M extends Notification> {
  * called by QStash, answered by {@link consumeDelivery}. The body is read raw with
  * `c.req.text()` (no parsing, no schema) because the signature covers its exact bytes, and it is
  * verified against the configured public URL `${APP_URL}/jobs/<topic>`, never `c.req.url` (behind a
- * Lambda function URL that names the lambda-url host: protocols.md §2).
+ * Lambda function URL that names the lambda-url host: protocols.md §2), by the shared signature
+ * guard (`requireQstashSignature`: per-address limit and aggregated audit of rejections).
  *
  * Misconfiguration fails loudly, never as a silent success: at cold start a missing signing key or
  * provider variable is logged as an error naming each variable (`code: "provider_not_configured"`),
@@ -88,27 +90,21 @@ export function defineDeliveryFunction<M extends Notification>(
       return options.createSender(ctx);
     });
 
-    app.post(`/jobs/${options.topic}`, async (c) => {
+    app.post(`/jobs/${options.topic}`, requireQstashSignature({ ctx, url, verifier }), async (c) => {
       const rawBody = await c.req.text();
       const retried = Number.parseInt(c.req.header("upstash-retried") ?? "0", 10);
       const result = await consumeDelivery(
         {
-          verifier: await verifier(),
           kv: ctx.kv(),
           ring: await ctx.keyRing(),
           accepts: options.accepts,
           send: async (message, id) => (await sender())(message, id),
           log: c.get("log"),
-          audit: ctx.audit(),
         },
         {
-          signature: c.req.header("upstash-signature"),
           rawBody,
-          url,
           messageId: c.req.header("upstash-message-id"),
           retried: Number.isInteger(retried) && retried >= 0 ? retried : 0,
-          clientAddress: c.get("clientAddress"),
-          requestId: c.get("requestId"),
         },
       );
       return deliveryResponse(result, c.get("requestId"));

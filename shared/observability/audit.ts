@@ -17,7 +17,7 @@
  */
 
 import { settleWithin } from "../async";
-import { randomId } from "../crypto/random";
+import { hashOpaqueToken, randomId } from "../crypto/random";
 import type { AuditAction, AuditEvent, AuditLog, AuditOutcome } from "../ports/audit";
 import { eventSeries } from "./http-metrics";
 import { errorFields, type Logger } from "./logger";
@@ -48,6 +48,15 @@ export interface AuditRecorder {
    * the event is lost.
    */
   record(input: AuditInput): Promise<void>;
+  /**
+   * Counts one occurrence in the aggregated event of its window: ONE stored event per (action,
+   * kind, client network, code) and window of `windowSeconds` (aligned to the epoch), whose
+   * `count` is the number of occurrences ({@link AuditLog.recordAggregated}). For detections a
+   * client can repeat at will (a rejected QStash signature), so a flood adds to one row instead of
+   * writing one row per request. Metrics still count every occurrence. Same guarantees as
+   * {@link AuditRecorder.record}: bounded wait, NEVER rejects.
+   */
+  recordAggregated(input: AuditInput & { windowSeconds: number }): Promise<void>;
 }
 
 /** Options of {@link createAuditRecorder}. */
@@ -111,7 +120,58 @@ export function createAuditRecorder(options: AuditRecorderOptions): AuditRecorde
   const { log } = options;
   const now = options.nowMs ?? Date.now;
   const waitMs = options.waitMs ?? 1000;
+  const write = async (event: AuditEvent, aggregated: boolean) => {
+    const fields = {
+      request_id: event.requestId,
+      action: event.action,
+      outcome: event.outcome,
+      kind: event.kind,
+      code: event.code,
+    };
+    const written = options
+      .auditLog()
+      .then((auditLog) => (aggregated ? auditLog.recordAggregated(event) : auditLog.record(event)))
+      .then(
+        () => log.debug("audit event recorded", { event: "audit", ...fields }),
+        // The ONE place an audit failure is swallowed: losing this event (logged, so an outage is
+        // visible) beats failing the user's request, which has already happened or been refused.
+        (err: unknown) =>
+          log.warn("audit write failed; event lost", {
+            event: "audit_write_failed",
+            ...fields,
+            ...errorFields(err),
+          }),
+      );
+    const counted = options.metrics?.add(
+      { [eventSeries(auditEventName(event.action, event.outcome), event.kind)]: 1 },
+      now(),
+    );
+    if (!(await settleWithin(Promise.all([written, counted]), waitMs))) {
+      log.warn("audit write still running; not waiting longer", { event: "audit_write_slow", ...fields });
+    }
+  };
   return {
+    async recordAggregated(input) {
+      const windowMs = input.windowSeconds * 1000;
+      const startMs = Math.floor(now() / windowMs) * windowMs;
+      const client = truncateClientAddress(input.clientAddress);
+      const identity = [input.action, input.kind, client, input.code ?? null, windowMs, startMs];
+      await write(
+        {
+          // Deterministic: every occurrence of the window names the same stored event.
+          id: `aud_${hashOpaqueToken(JSON.stringify(identity))}`,
+          atMs: startMs,
+          kind: input.kind,
+          action: input.action,
+          outcome: input.outcome,
+          actor: input.actor ?? null,
+          client,
+          code: input.code ?? null,
+          requestId: input.requestId ?? null,
+        },
+        true,
+      );
+    },
     async record(input) {
       const event: AuditEvent = {
         id: randomId("aud"),
@@ -124,34 +184,7 @@ export function createAuditRecorder(options: AuditRecorderOptions): AuditRecorde
         code: input.code ?? null,
         requestId: input.requestId ?? null,
       };
-      const fields = {
-        request_id: event.requestId,
-        action: event.action,
-        outcome: event.outcome,
-        kind: event.kind,
-        code: event.code,
-      };
-      const write = options
-        .auditLog()
-        .then((auditLog) => auditLog.record(event))
-        .then(
-          () => log.debug("audit event recorded", { event: "audit", ...fields }),
-          // The ONE place an audit failure is swallowed: losing this event (logged, so an outage is
-          // visible) beats failing the user's request, which has already happened or been refused.
-          (err: unknown) =>
-            log.warn("audit write failed; event lost", {
-              event: "audit_write_failed",
-              ...fields,
-              ...errorFields(err),
-            }),
-        );
-      const counted = options.metrics?.add(
-        { [eventSeries(auditEventName(event.action, event.outcome), event.kind)]: 1 },
-        event.atMs,
-      );
-      if (!(await settleWithin(Promise.all([write, counted]), waitMs))) {
-        log.warn("audit write still running; not waiting longer", { event: "audit_write_slow", ...fields });
-      }
+      await write(event, false);
     },
   };
 }

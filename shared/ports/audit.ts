@@ -82,6 +82,12 @@ export interface AuditEvent {
   code: string | null;
   /** The request id (`X-Request-Id`) to correlate with the logs, or `null`. */
   requestId: string | null;
+  /**
+   * How many occurrences this event stands for: set (≥ 2) only on an aggregated event
+   * ({@link AuditLog.recordAggregated}) that counted more than one; absent means one. An aggregated
+   * event's `atMs` is the start of its window and its `requestId` that of its first occurrence.
+   */
+  count?: number;
 }
 
 /**
@@ -92,6 +98,14 @@ export interface AuditEvent {
 export interface AuditLog {
   /** Appends one event. Idempotent per `id` (a second write of the same id is ignored). */
   record(event: AuditEvent): Promise<void>;
+  /**
+   * Counts one more occurrence of an aggregated event: stores `event` with count `event.count ?? 1`
+   * when its `id` is new, else adds `event.count ?? 1` to the stored event's count (its other fields
+   * stay those of the first write). Atomic under concurrent writers of the same id. Used for events
+   * that would otherwise flood the trail, e.g. rejected QStash signatures: one row per client
+   * network per minute.
+   */
+  recordAggregated(event: AuditEvent): Promise<void>;
   /**
    * The newest `limit` events (1–1000) of one actor of one kind, newest first (a user's data export
    * asks for both its user id and its `eidx_` blind index).

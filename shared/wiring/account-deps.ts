@@ -170,6 +170,7 @@ export function createAccountDeps(parts: AccountDepsParts) {
       profileCacheTtlSeconds: PROFILE_CACHE_TTL_SECONDS,
       refreshTtlSeconds: config.tokens.refreshTtlSeconds,
       refreshReuseGraceSeconds: config.tokens.refreshReuseGraceSeconds,
+      sessionMaxLifetimeSeconds: config.tokens.sessionMaxLifetimeSeconds,
       otpResendCooldownSeconds: config.otp.resendCooldownSeconds,
       otpDailyLimitPerPhone: config.otp.dailyLimitPerPhone,
     }),

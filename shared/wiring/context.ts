@@ -16,6 +16,7 @@ import { type Config, parseConfig } from "../config/schema";
 import type { FunctionContext } from "../http/context";
 import type { EndpointSpec } from "../http/endpoint";
 import type { OpenApiDocument } from "../http/openapi";
+import type { ApiRoute } from "../http/route-table";
 import { createAuditRecorder } from "../observability/audit";
 import { createLogger, type Logger } from "../observability/logger";
 import { createMetrics } from "../observability/metrics";
@@ -53,6 +54,11 @@ export interface ContextOptions extends PasswordCapabilities {
    */
   apiDocument?: () => Promise<OpenApiDocument>;
   /**
+   * Where the route table comes from. @default `routes.json` in the working directory (written
+   * beside the OpenAPI document by `npm run openapi`, copied into the `$default` function's bundle)
+   */
+  routeTable?: () => Promise<readonly ApiRoute[]>;
+  /**
    * The queue notifications are published to, instead of QStash (tests inject one that captures
    * what is published). @default QStash at `config.qstash`
    */
@@ -72,18 +78,23 @@ export interface ContextOptions extends PasswordCapabilities {
   shareAdaptersOf?: FunctionContext;
 }
 
-/**
- * The OpenAPI document generated at build time (`npm run openapi` writes `.build/openapi.json`;
- * SST copies it to `openapi.json` at the bundle root, the Lambda's working directory), read once.
- */
-async function readApiDocument(): Promise<OpenApiDocument> {
-  const path = "openapi.json";
+/** A JSON file of the deployed bundle's root (the Lambda's working directory), read once. */
+async function readBuildFile<T>(path: string): Promise<T> {
   try {
-    return JSON.parse(await readFile(path, "utf8")) as OpenApiDocument;
+    return JSON.parse(await readFile(path, "utf8")) as T;
   } catch (cause) {
-    throw new Error(`OpenAPI document ${path} is missing or unreadable: run \`npm run openapi\``, { cause });
+    throw new Error(`${path} is missing or unreadable: run \`npm run openapi\` before deploying`, { cause });
   }
 }
+
+/**
+ * The OpenAPI document generated at build time (`npm run openapi` writes `.build/openapi.json`;
+ * SST copies it to `openapi.json` at the bundle root, the Lambda's working directory).
+ */
+const readApiDocument = () => readBuildFile<OpenApiDocument>("openapi.json");
+
+/** The route table generated beside it (`.build/routes.json`, copied to `routes.json`). */
+const readRouteTable = () => readBuildFile<readonly ApiRoute[]>("routes.json");
 
 /**
  * Builds a function context from a configuration. Nothing connects until a member is used.
@@ -189,6 +200,7 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
     metrics,
     accountDeps,
     apiDocument: once(options.apiDocument ?? readApiDocument),
+    routeTable: once(options.routeTable ?? readRouteTable),
     async close() {
       // Each independently: a store that failed to open must not keep the other open.
       const closing: Promise<void>[] = [];
@@ -198,11 +210,12 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
     },
     withSecrets(secrets, onSecretRead) {
       // Not the injected queue: the function's own member reads its QStash token first.
-      const { queue: _injected, apiDocument: _document, ...rest } = options;
+      const { queue: _injected, apiDocument: _document, routeTable: _routes, ...rest } = options;
       return createContext(restrictConfig(config, secrets, onSecretRead ? { onSecretRead } : {}), {
         ...rest,
         log,
         apiDocument: () => context.apiDocument(),
+        routeTable: () => context.routeTable(),
         shareAdaptersOf: context,
       });
     },

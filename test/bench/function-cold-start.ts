@@ -1,7 +1,8 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { type BuildResult, build, type Metafile } from "esbuild-sst";
 import {
@@ -37,6 +38,7 @@ import { GENEROUS_RATE_LIMITS, testEnv } from "../helpers/env";
  * Prints a table; no assertions. Run: `npm run bench` or `npx tsx test/bench/function-cold-start.ts`.
  */
 const RUNS = 5;
+const execFileAsync = promisify(execFile);
 const root = join(import.meta.dirname, "../..");
 // Inside the repository (ignored `.sst/`), so a bundle resolves its external packages from node_modules.
 const out = join(root, ".sst/bench");
@@ -69,7 +71,7 @@ function eagerOutputs(metafile: Metafile, entry: string): string[] {
 
 async function bundle(
   name: string,
-  fn: Pick<FunctionSpec, "module" | "nodeInstall">,
+  fn: Pick<FunctionSpec, "module" | "nodeInstall" | "copyFiles">,
   nodejs: { splitting: boolean; minify: boolean } = LAMBDA_NODEJS_BUILD,
 ): Promise<Built> {
   const options = (install: readonly string[]) => ({
@@ -93,6 +95,12 @@ async function bundle(
       ...options([...(fn.nodeInstall ?? []), DIAGNOSTIC_EXTERNAL]),
       metafile: true,
     });
+  }
+  // The bundle root is the Lambda's working directory: SST copies `copyFiles` there.
+  for (const file of fn.copyFiles ?? []) {
+    const to = join(out, name, file.to);
+    mkdirSync(dirname(to), { recursive: true });
+    copyFileSync(join(root, file.from), to);
   }
   const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".mjs"));
   // With splitting, dynamically imported modules are entry points of their own chunks too: the
@@ -141,10 +149,16 @@ interface Run {
  */
 function runOnce(env: NodeJS.ProcessEnv, entry: string, method: string, path: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [runner, entry, method, path], { env, cwd: out }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${relative(root, entry)} ${method} ${path}: ${stderr.slice(0, 800)}`));
-      else resolve(JSON.parse(stdout) as Run);
-    });
+    // In the bundle's directory, as on Lambda (the docs function reads its copied `openapi.json`).
+    execFile(
+      process.execPath,
+      [runner, entry, method, path],
+      { env, cwd: dirname(entry) },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${relative(root, entry)} ${method} ${path}: ${stderr.slice(0, 800)}`));
+        else resolve(JSON.parse(stdout) as Run);
+      },
+    );
   });
 }
 
@@ -177,6 +191,11 @@ try {
     }),
   };
   mkdirSync(join(out, "data"), { recursive: true });
+  // The docs function serves the document `npm run openapi` generates before a deploy.
+  await execFileAsync(process.execPath, ["--import", "tsx", join(root, "infra/write-openapi.ts")], {
+    cwd: root,
+    env: { ...process.env, APP_URL: "https://bench.example.test" },
+  });
   const manifest = await buildManifest(["User1", "User2"]);
 
   // The all-in-one app: every manifest route to its function's app, the rest to `$default`.
@@ -195,7 +214,12 @@ try {
   });
   writeFileSync(allEntry, `${lines.join("\n")}\n`);
   const nativeAll = [...new Set(manifest.flatMap((f) => f.nodeInstall ?? []))];
-  const allInOne = { module: relative(root, allEntry).replace(/\.ts$/, ""), nodeInstall: nativeAll };
+  const copyAll = [...new Map(manifest.flatMap((f) => f.copyFiles ?? []).map((c) => [c.to, c])).values()];
+  const allInOne = {
+    module: relative(root, allEntry).replace(/\.ts$/, ""),
+    nodeInstall: nativeAll,
+    copyFiles: copyAll,
+  };
   const all = await bundle("all-in-one", allInOne);
   // The monolith: the same app as one file, as a single Lambda is usually built (no splitting).
   const mono = await bundle("monolith", allInOne, { ...LAMBDA_NODEJS_BUILD, splitting: false });

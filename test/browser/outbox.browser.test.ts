@@ -52,6 +52,11 @@ describe("dev outbox in a browser", () => {
     await session.screenshot(page, "outbox");
 
     await Promise.all([page.waitForURL(/\/User1\/verify\?token=/), link.click()]);
+    // The link opens a confirmation page; its button verifies (test/browser/verify-link.browser.test.ts).
+    await Promise.all([
+      page.waitForNavigation(),
+      page.getByRole("button", { name: "Verify my email address" }).click(),
+    ]);
     await page.getByRole("heading", { name: "Email verified" }).waitFor({ state: "visible" });
     expect(await page.locator("main p").textContent()).toMatch(/You can now log in/);
     const shot = await session.screenshot(page, "email-verified");

@@ -70,6 +70,28 @@ export function runAuditLogContract(name: string, open: () => Promise<AuditLog>)
       expect(await log.listForActor("User1", event.actor as string, 10)).toEqual([event]);
     });
 
+    it("counts repeated writes of an aggregated event in ONE event, keeping its first fields", async () => {
+      const event = makeEvent({ action: "signature_rejected", requestId: "req-first" });
+      await log.recordAggregated(event);
+      expect(await log.listForActor("User1", event.actor as string, 10)).toEqual([event]); // count 1: absent
+      await log.recordAggregated({ ...event, requestId: "req-second" });
+      await Promise.all(
+        Array.from({ length: 8 }, () => log.recordAggregated({ ...event, requestId: "req-n" })),
+      );
+      await log.recordAggregated({ ...event, count: 5 });
+      expect(await log.listForActor("User1", event.actor as string, 10)).toEqual([{ ...event, count: 15 }]);
+    });
+
+    it("starts an aggregated event with the count it is given, apart from ordinary events", async () => {
+      const actor = `usr_${randomBytes(16).toString("base64url")}`;
+      const aggregated = makeEvent({ actor, atMs: 1_700_000_001_000, count: 3 });
+      const ordinary = makeEvent({ actor, atMs: 1_700_000_000_000 });
+      await log.recordAggregated(aggregated);
+      await log.record(ordinary);
+      expect(await log.listForActor("User1", actor, 10)).toEqual([aggregated, ordinary]);
+      await expect(log.recordAggregated(makeEvent({ count: 0 }))).rejects.toThrow(TypeError);
+    });
+
     it("purges exactly the events older than the cut-off and reports how many", async () => {
       const actor = `usr_${randomBytes(16).toString("base64url")}`;
       const cutoff = 1_700_000_500_000;

@@ -63,8 +63,10 @@ describe("rate limits shared through Redis", () => {
   it("two server processes on one Redis enforce ONE limit: requests spread over both are counted together", async () => {
     // The verify policy (10 per minute per address), untouched by the test above.
     const verify = (server: ServerProcess) =>
-      fetch(`${server.url}/User1/verify?token=not-a-real-token`, {
-        headers: { accept: "application/json" },
+      fetch(`${server.url}/User1/verify`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ token: "not-a-real-token" }),
         signal: AbortSignal.timeout(15_000),
       });
     const remaining: string[] = [];

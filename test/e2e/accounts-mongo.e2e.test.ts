@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { confirmVerificationLink } from "../fixtures/accounts";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
 import { apiClient, startTestServer, type TestServer } from "../helpers/local-server";
 
@@ -88,9 +89,7 @@ if (mongoUrl === undefined || mongoUrl === "") {
       expect(existsSync(join(server.dataDir, "users.sqlite"))).toBe(false);
 
       expect((await login(kind, address, PASSWORD)).json.code).toBe("email_not_verified");
-      const verified = await fetch(await verifyLinkOf(kind, address), {
-        headers: { accept: "application/json" },
-      });
+      const verified = await confirmVerificationLink(server, await verifyLinkOf(kind, address));
       expect(verified.status).toBe(200);
       expect((await users(kind).findOne({ _id: id as never }))?.emailVerified).toBe(true);
 
@@ -168,7 +167,7 @@ if (mongoUrl === undefined || mongoUrl === "") {
       expect(emailIndexes).toHaveLength(1);
       expect(await users(kind).countDocuments({ emailIndex: emailIndexes[0] })).toBe(1);
 
-      expect((await fetch(await verifyLinkOf(kind, address))).status).toBe(200);
+      expect((await confirmVerificationLink(server, await verifyLinkOf(kind, address))).status).toBe(200);
       const logins = await Promise.all(passwords.map((password) => login(kind, address, password)));
       expect(logins.map((l) => l.status).sort()).toEqual([200, 401, 401, 401, 401]);
     });

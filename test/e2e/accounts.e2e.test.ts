@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { confirmVerificationLink } from "../fixtures/accounts";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
 import { apiClient, startTestServer, type TestServer } from "../helpers/local-server";
 import { createTestUpstashClient } from "../helpers/redis";
@@ -59,11 +60,21 @@ describe.each(["User1", "User2"])("account lifecycle for %s", (kind) => {
     expect(early.status).toBe(403);
     expect(early.json.code).toBe("email_not_verified");
 
-    const verified = await fetch(link);
+    // The link opens a confirmation page; its form posts the token (same origin), which verifies.
+    const page = await fetch(link);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    expect(await page.text()).toContain(`<form method="post" action="${server.url}/${kind}/verify">`);
+    const linkToken = new URL(link).searchParams.get("token") as string;
+    const verified = await fetch(`${server.url}/${kind}/verify`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: server.url },
+      body: new URLSearchParams({ token: linkToken }).toString(),
+    });
     expect(verified.status).toBe(200);
     expect(verified.headers.get("content-type")).toMatch(/text\/html/);
     expect(await verified.text()).toContain("Email verified");
-    const reused = await fetch(link, { headers: { accept: "application/json" } });
+    const reused = await confirmVerificationLink(server, link);
     expect(reused.status).toBe(400);
     expect(((await reused.json()) as { code: string }).code).toBe("invalid_or_expired_token");
 
@@ -140,7 +151,7 @@ describe("user kinds are separate pools", () => {
   it("rejects a User1 token on every authenticated User2 endpoint with 401", async () => {
     const user = { ...john("User1"), email: "cross.kind@example.com" };
     const { link } = await registerAndVerify("User1", user);
-    await fetch(link);
+    expect((await confirmVerificationLink(server, link)).status).toBe(200);
     const login = await api.request("POST", "/User1/login", {
       form: { username: user.email, password: PASSWORD },
     });
@@ -175,7 +186,7 @@ describe("personal data at rest", () => {
       phone: "+14155550199",
     };
     const { link } = await registerAndVerify("User1", user);
-    await fetch(link);
+    expect((await confirmVerificationLink(server, link)).status).toBe(200);
     const login = await api.request("POST", "/User1/login", {
       form: { username: user.email, password: PASSWORD },
     });

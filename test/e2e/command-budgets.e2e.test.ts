@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { confirmVerificationLink } from "../fixtures/accounts";
 import { type CountingProxy, startCountingProxy } from "../helpers/counting-proxy";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
 import { apiClient, startTestServer, type TestServer } from "../helpers/local-server";
@@ -115,13 +116,14 @@ async function registered(user: ReturnType<typeof newUser>): Promise<void> {
   await deliverySettled();
 }
 
-/** Opens `user`'s verification link and waits for the welcome mail's delivery to finish. */
+/** Confirms `user`'s verification link (POSTs its token) and waits for the welcome mail's delivery to finish. */
 async function verified(user: ReturnType<typeof newUser>): Promise<void> {
   const mail = await server.waitForEmail(user.email, (e) =>
     e.links.some((l) => l.includes("/verify?token=")),
   );
   proxy.reset();
-  expect((await fetch(mail.links.find((l) => l.includes("/verify?token=")) as string)).status).toBe(200);
+  const link = mail.links.find((l) => l.includes("/verify?token=")) as string;
+  expect((await confirmVerificationLink(server, link)).status).toBe(200);
   await deliverySettled();
 }
 

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { totpCode } from "../../shared/crypto/totp";
+import { confirmVerificationLink } from "../fixtures/accounts";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
 import { apiClient, startTestServer, type TestServer } from "../helpers/local-server";
 
@@ -40,7 +41,10 @@ async function verifiedUser(kind = "User1") {
   const mail = await server.waitForEmail(user.email, (e) =>
     e.links.some((l) => l.includes("/verify?token=")),
   );
-  expect((await fetch(mail.links.find((l) => l.includes("/verify?token=")) as string)).status).toBe(200);
+  expect(
+    (await confirmVerificationLink(server, mail.links.find((l) => l.includes("/verify?token=")) as string))
+      .status,
+  ).toBe(200);
   const login = await api.request("POST", `/${kind}/login`, {
     form: { username: user.email, password: PASSWORD },
   });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { confirmVerificationLink } from "../fixtures/accounts";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
 import { apiClient, startTestServer, type TestServer } from "../helpers/local-server";
 
@@ -65,7 +66,7 @@ async function activeUser(kind = "User1", overrides: { email?: string; verify?: 
   );
   const verifyLink = mail.links.find((l) => l.includes("/verify?token=")) as string;
   if (overrides.verify === false) return { user, verifyLink, tokens: undefined };
-  expect((await fetch(verifyLink)).status).toBe(200);
+  expect((await confirmVerificationLink(server, verifyLink)).status).toBe(200);
   return { user, verifyLink, tokens: await session(kind, user.email) };
 }
 
@@ -186,13 +187,11 @@ describe("password reset by emailed link", () => {
     });
     expect(crossReset.status).toBe(400);
     expect(crossReset.json.code).toBe("invalid_or_expired_token");
-    const crossVerify = await api.request("GET", `/User2/verify?token=${tokenOf(resetLink)}`, {
-      headers: { accept: "application/json" },
-    });
+    const crossVerify = await api.request("POST", "/User2/verify", { json: { token: tokenOf(resetLink) } });
     expect(crossVerify.status).toBe(400);
     expect(crossVerify.json.code).toBe("invalid_or_expired_token");
 
-    expect((await fetch(verifyLink)).status).toBe(200);
+    expect((await confirmVerificationLink(server, verifyLink)).status).toBe(200);
     const reset = await api.request("POST", "/User2/reset_password", {
       json: { token: tokenOf(resetLink), password: NEW_PASSWORD },
     });

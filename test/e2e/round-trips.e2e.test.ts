@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { confirmVerificationLink } from "../fixtures/accounts";
 import { type CountingProxy, startCountingProxy } from "../helpers/counting-proxy";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
 import { apiClient, startTestServer, type TestServer } from "../helpers/local-server";
@@ -46,7 +47,7 @@ describe("Redis round trips", () => {
     const mail = await server.waitForEmail(user.email, (e) =>
       e.links.some((l) => l.includes("/verify?token=")),
     );
-    await fetch(mail.links.find((l) => l.includes("/verify?token=")) as string);
+    await confirmVerificationLink(server, mail.links.find((l) => l.includes("/verify?token=")) as string);
     const login = await api.request("POST", "/User1/login", {
       form: { username: user.email, password: user.password },
     });

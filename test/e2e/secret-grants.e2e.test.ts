@@ -54,7 +54,8 @@ async function everyRoute(kind: string) {
   ok(await api.request("POST", `/${kind}/create`, { json: { ...user, password: PASSWORD } }), 201);
   const welcome = await server.waitForEmail(email, (e) => e.links.some((l) => l.includes("/verify?token=")));
   const verifyLink = welcome.links.find((l) => l.includes("/verify?token=")) as string;
-  ok(await api.request("GET", `/${kind}/verify?token=${tokenOf(verifyLink)}`), 200);
+  ok(await api.request("GET", `/${kind}/verify?token=${tokenOf(verifyLink)}`), 200); // the page
+  ok(await api.request("POST", `/${kind}/verify`, { json: { token: tokenOf(verifyLink) } }), 200);
 
   const loginAs = (password: string) =>
     api.request("POST", `/${kind}/login`, { form: { username: email, password } });

@@ -43,6 +43,9 @@ export const GENEROUS_RATE_LIMITS = [
   "logout_all",
   "mfa",
   "mfa_verify",
+  "health",
+  "operations",
+  "job_signature",
   "global",
 ]
   .map((name) => `${name}=10000/60`)

@@ -10,7 +10,7 @@ import { startUpstashBridge, type UpstashBridgeCounters } from "../../infra/loca
 
 /** Connection details of a throwaway Redis and its Upstash-REST bridge. */
 export interface TestRedis {
-  /** `redis://127.0.0.1:PORT` of the private redis-server. */
+  /** `redis://:PASSWORD@127.0.0.1:PORT` of the private redis-server (it requires the password). */
   redisUrl: string;
   /** `http://127.0.0.1:PORT` of the bridge (UPSTASH_REDIS_REST_URL). */
   restUrl: string;

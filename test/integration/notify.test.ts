@@ -147,6 +147,8 @@ beforeAll(async () => {
       UPSTASH_REDIS_REST_TOKEN: redis.restToken,
       QSTASH_URL: emulator.url,
       QSTASH_TOKEN,
+      // Many rejected signatures from one (unknown) address: the per-address budget is tested elsewhere.
+      RATE_LIMITS: "job_signature=1000/60",
       QSTASH_CURRENT_SIGNING_KEY: CURRENT_KEY,
       QSTASH_NEXT_SIGNING_KEY: NEXT_KEY,
       RESEND_API_KEY: RESEND_KEY,

@@ -304,7 +304,7 @@ describe("startRedisServer", () => {
 
   it("stop() really ends the redis-server process", async () => {
     const server = await startRedisServer();
-    expect(server.url).toBe(`redis://127.0.0.1:${server.port}`);
+    expect(server.url).toBe(`redis://:${server.password}@127.0.0.1:${server.port}`);
     expect(isAlive(server.pid)).toBe(true);
     await server.stop();
     expect(isAlive(server.pid)).toBe(false);

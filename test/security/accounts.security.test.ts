@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { confirmVerificationLink } from "../fixtures/accounts";
 import { startTestApp, type TestApp } from "../fixtures/context";
 import { apiClient, send } from "../helpers/api-client";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
@@ -37,7 +38,10 @@ async function activeUser(kind = "User1") {
   const user = newUser();
   expect((await api.request("POST", `/${kind}/create`, { json: user })).status).toBe(201);
   const mail = await app.waitForEmail(user.email, (e) => e.links.some((l) => l.includes("/verify?token=")));
-  await send(app, mail.links.find((l) => l.includes("/verify?token=")) as string);
+  expect(
+    (await confirmVerificationLink(app, mail.links.find((l) => l.includes("/verify?token=")) as string))
+      .status,
+  ).toBe(200);
   const login = await api.request("POST", `/${kind}/login`, {
     form: { username: user.email, password: PASSWORD },
   });

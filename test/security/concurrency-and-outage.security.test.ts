@@ -4,7 +4,7 @@ import { MAX_UPDATE_ATTEMPTS } from "../../shared/accounts/update-with-retry";
 import { VERIFY_EMAIL_DEPS, verifyEmail } from "../../shared/accounts/verify-email";
 import { AuthError } from "../../shared/errors";
 import type { UserStore } from "../../shared/ports/user-store";
-import { login, newUser, PASSWORD, signUpVerified } from "../fixtures/accounts";
+import { confirmVerificationLink, login, newUser, PASSWORD, signUpVerified } from "../fixtures/accounts";
 import { startTestApp, type TestApp } from "../fixtures/context";
 import { apiClient, send } from "../helpers/api-client";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
@@ -105,7 +105,7 @@ describe("a lost concurrency race is retried or answered 409, never 500 (F7)", (
       token,
     ).catch((e: unknown) => e);
     expect((failed as AuthError).code).toBe("conflict");
-    const verified = await send(app, link, { headers: { accept: "application/json" } });
+    const verified = await confirmVerificationLink(app, link);
     expect(verified.status).toBe(200);
     await login(app, "User1", user);
   });
@@ -137,12 +137,19 @@ describe("a Redis outage is 503, never 500 (F8)", () => {
 
     await redis.stop();
 
-    const verifyJson = await send(down, link, { headers: { accept: "application/json" } });
+    const verifyJson = await confirmVerificationLink(down, link);
     expect(verifyJson.status).toBe(503);
     expect(((await verifyJson.json()) as { code: string }).code).toBe("service_unavailable");
     expect(Number(verifyJson.headers.get("retry-after"))).toBeGreaterThan(0);
+    // The link's page needs no Redis (it verifies nothing); its button's form post answers 503.
     const verifyPage = await send(down, link);
-    expect(verifyPage.status).toBe(503);
+    expect(verifyPage.status).toBe(200);
+    const verifyForm = await send(down, `${new URL(link).origin}/User1/verify`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", "sec-fetch-site": "same-origin" },
+      body: new URLSearchParams({ token: new URL(link).searchParams.get("token") as string }).toString(),
+    });
+    expect(verifyForm.status).toBe(503);
 
     const attempts = await Promise.all([
       client.request("POST", "/User1/login", { form: { username: user.email, password: PASSWORD } }),

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisKeys } from "../../shared/accounts/keys";
 import { loadPasswordHasher, type PasswordHasher } from "../../shared/crypto/password";
 import { createOpaqueToken, randomId } from "../../shared/crypto/random";
+import { confirmVerificationLink } from "../fixtures/accounts";
 import { startTestApp, type TestApp } from "../fixtures/context";
 import { apiClient } from "../helpers/api-client";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
@@ -91,7 +92,7 @@ async function verifiedUser(kind = "User1") {
   expect(created.status, created.text).toBe(201);
   const mail = await app.waitForEmail(user.email, (e) => e.links.some((l) => l.includes("/verify?token=")));
   const link = mail.links.find((l) => l.includes("/verify?token=")) as string;
-  const verified = await api.request("GET", link, { headers: { accept: "application/json" } });
+  const verified = await confirmVerificationLink(app, link);
   expect(verified.status).toBe(200);
   return { ...user, id: created.json.id as string };
 }

@@ -4,8 +4,9 @@ import { type RunningQstashEmulator, startQstashEmulator } from "../../infra/loc
 import packageJson from "../../package.json" with { type: "json" };
 import type { BloomReport, DetailedHealthReport } from "../../shared/observability/detailed-health";
 import { pingQstash, probeDependency } from "../../shared/observability/health-probes";
+import { confirmVerificationLink } from "../fixtures/accounts";
 import { startTestApp, type TestApp } from "../fixtures/context";
-import { apiClient, send } from "../helpers/api-client";
+import { apiClient } from "../helpers/api-client";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
 
 /**
@@ -54,7 +55,10 @@ beforeAll(async () => {
   });
   expect(created.status, created.text).toBe(201);
   const mail = await app.waitForEmail(email, (e) => e.links.some((l) => l.includes("/verify?token=")));
-  expect((await send(app, mail.links.find((l) => l.includes("/verify?token=")) as string)).status).toBe(200);
+  expect(
+    (await confirmVerificationLink(app, mail.links.find((l) => l.includes("/verify?token=")) as string))
+      .status,
+  ).toBe(200);
   const login = await api.request("POST", "/User1/login", { form: { username: email, password: PASSWORD } });
   expect(login.status).toBe(200);
   userToken = login.json.access_token as string;

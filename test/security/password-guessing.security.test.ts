@@ -4,8 +4,9 @@ import {
   loadPasswordHasher,
   type PasswordHasher,
 } from "../../shared/crypto/password";
+import { confirmVerificationLink } from "../fixtures/accounts";
 import { startTestApp, type TestApp } from "../fixtures/context";
-import { apiClient, send } from "../helpers/api-client";
+import { apiClient } from "../helpers/api-client";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
 
 /**
@@ -100,7 +101,10 @@ function client(app: TestApp) {
       201,
     );
     const mail = await app.waitForEmail(email, (e) => e.links.some((l) => l.includes("/verify?token=")));
-    await send(app, mail.links.find((l) => l.includes("/verify?token=")) as string);
+    expect(
+      (await confirmVerificationLink(app, mail.links.find((l) => l.includes("/verify?token=")) as string))
+        .status,
+    ).toBe(200);
     const res = await login(email, PASSWORD, address);
     expect(res.status, res.text).toBe(200);
     return { email, token: res.json.access_token as string };

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../shared/observability/logger";
+import { confirmVerificationLink } from "../fixtures/accounts";
 import { startTestApp, type TestApp } from "../fixtures/context";
-import { apiClient, send } from "../helpers/api-client";
+import { apiClient } from "../helpers/api-client";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
 import { createTestUpstashClient } from "../helpers/redis";
 
@@ -67,7 +68,10 @@ async function activeUser(kind = "User1", phone = phoneNumber(), on: TestApp = a
   };
   expect((await client.request("POST", `/${kind}/create`, { json: user })).status).toBe(201);
   const mail = await on.waitForEmail(user.email, (e) => e.links.some((l) => l.includes("/verify?token=")));
-  await send(on, mail.links.find((l) => l.includes("/verify?token=")) as string);
+  expect(
+    (await confirmVerificationLink(on, mail.links.find((l) => l.includes("/verify?token=")) as string))
+      .status,
+  ).toBe(200);
   const login = await client.request("POST", `/${kind}/login`, {
     form: { username: user.email, password: PASSWORD },
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { confirmVerificationLink } from "../fixtures/accounts";
 import { startTestApp, type TestApp } from "../fixtures/context";
-import { apiClient, send } from "../helpers/api-client";
+import { apiClient } from "../helpers/api-client";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
 
 /**
@@ -48,7 +49,10 @@ async function account(on: TestApp = app, phone = usNumber()): Promise<{ access:
   };
   expect((await client.request("POST", "/User1/create", { json: user })).status).toBe(201);
   const mail = await on.waitForEmail(user.email, (e) => e.links.some((l) => l.includes("/verify?token=")));
-  expect((await send(on, mail.links.find((l) => l.includes("/verify?token=")) as string)).status).toBe(200);
+  expect(
+    (await confirmVerificationLink(on, mail.links.find((l) => l.includes("/verify?token=")) as string))
+      .status,
+  ).toBe(200);
   const login = await client.request("POST", "/User1/login", {
     form: { username: user.email, password: PASSWORD },
   });

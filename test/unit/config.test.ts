@@ -121,8 +121,82 @@ describe("configuration", () => {
 
   it("never lets the blind-index key equal the encryption key", () => {
     expect(problemsOf({ ...VALID, EMAIL_SALT: VALID.ENCRYPTION_KEY }).join()).toMatch(
-      /EMAIL_SALT: must differ/,
+      /EMAIL_SALT: EMAIL_SALT must not share key material with encryption key k1/,
     );
+  });
+
+  // Issue #14 I2: the separation check compared strings, so these spellings of one key passed.
+  describe("key separation compares the bytes each secret is used as, not the strings written", () => {
+    const key = VALID.ENCRYPTION_KEY; // base64 of 32 bytes, with one `=` of padding
+    const raw = Buffer.from(key, "base64");
+    it.each([
+      ["EMAIL_SALT = ENCRYPTION_KEY without its padding", { EMAIL_SALT: key.replace(/=+$/, "") }],
+      ["EMAIL_SALT = ENCRYPTION_KEY in base64url", { EMAIL_SALT: raw.toString("base64url") }],
+      ["EMAIL_SALT = ENCRYPTION_KEY with spaces around it", { EMAIL_SALT: ` ${key} ` }],
+      [
+        "EMAIL_SALT = a key of ENCRYPTION_KEYS written `k1: <key>`",
+        { ENCRYPTION_KEY: undefined, ENCRYPTION_KEYS: `k1: ${key}`, EMAIL_SALT: key },
+      ],
+      ["BLIND_INDEX_KEY = ENCRYPTION_KEY", { BLIND_INDEX_KEY: key.replace(/=+$/, "") }],
+    ])("refuses %s", (_label, overrides) => {
+      expect(problemsOf({ ...VALID, ...overrides }).join()).toMatch(
+        /(EMAIL_SALT|BLIND_INDEX_KEY): \1 must not share key material with encryption key k1/,
+      );
+    });
+
+    it("refuses a JWT secret or operator token equal to the blind-index key or an encryption key", () => {
+      expect(problemsOf({ ...VALID, JWT_SECRET: VALID.EMAIL_SALT }).join()).toMatch(
+        /JWT_SECRET: JWT_SECRET must not share key material with EMAIL_SALT/,
+      );
+      expect(problemsOf({ ...VALID, JWT_SECRET: `${key}  ` }).join()).toMatch(
+        /JWT_SECRET: JWT_SECRET must not share key material with encryption key k1/,
+      );
+      expect(problemsOf({ ...VALID, OPS_TOKEN: VALID.JWT_SECRET }).join()).toMatch(
+        /OPS_TOKEN: OPS_TOKEN must not share key material with JWT_SECRET/,
+      );
+    });
+
+    it("refuses two ring keys with the same bytes under different ids", () => {
+      const env = {
+        ...VALID,
+        ENCRYPTION_KEY: undefined,
+        ENCRYPTION_KEYS: `k1:${key},k2:${raw.toString("base64url")}`,
+      };
+      expect(problemsOf(env).join()).toMatch(
+        /ENCRYPTION_KEYS: encryption key k2 must not share key material with encryption key k1/,
+      );
+    });
+
+    it("accepts distinct secrets", () => {
+      expect(() =>
+        parseConfig({ ...VALID, OPS_TOKEN: "another-operator-token-0123456789abcdef" }),
+      ).not.toThrow();
+    });
+  });
+
+  describe("ring key ids are validated when the configuration is parsed (issue #14 I2)", () => {
+    const key = VALID.ENCRYPTION_KEY;
+    it.each([
+      ["the reserved data-key id dk", `dk:${key}`, /reserved for record data keys/],
+      ["an id with a dot", `k.1:${key}`, /must be 1–16 of/],
+      ["a 17-character id", `${"k".repeat(17)}:${key}`, /must be 1–16 of/],
+    ])("refuses %s in ENCRYPTION_KEYS", (_label, ring, message) => {
+      const problems = problemsOf({ ...VALID, ENCRYPTION_KEY: undefined, ENCRYPTION_KEYS: ring });
+      expect(problems.join()).toMatch(/ENCRYPTION_KEYS: key id/);
+      expect(problems.join()).toMatch(message);
+    });
+
+    it("refuses a reserved active key id", () => {
+      expect(problemsOf({ ...VALID, ENCRYPTION_ACTIVE_KEY_ID: "dk" }).join()).toMatch(
+        /ENCRYPTION_ACTIVE_KEY_ID: key id "dk" is reserved/,
+      );
+    });
+
+    it("the configured ring always builds a key ring (no request-time ConfigError)", async () => {
+      const { createKeyRing } = await import("../../shared/crypto/envelope");
+      const config = parseConfig({ ...VALID, ENCRYPTION_KEY: undefined, ENCRYPTION_KEYS: ` k1 : ${key} ` });
+      await expect(createKeyRing(config.encryption)).resolves.toBeTruthy();
+    });
   });
 
   it("reads a key ring with several keys and an active id", () => {

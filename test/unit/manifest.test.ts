@@ -1,7 +1,12 @@
-import { readdirSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildManifest, type FunctionSpec, SECRET_ENV } from "../../infra/functions";
+import { buildManifest, type FunctionSpec, routeTableOf, SECRET_ENV } from "../../infra/functions";
+import { parseConfig } from "../../shared/config/schema";
+import type { ApiRoute } from "../../shared/http/route-table";
+import { createContext } from "../../shared/wiring/context";
 import { testEnv } from "../helpers/env";
 import { startTestServer, type TestServer } from "../helpers/local-server";
 
@@ -74,17 +79,35 @@ const VARYING = new Set(["x-request-id", "date", "content-length", "connection",
 
 /**
  * Issue #12: the deployed HTTP API sends every unmatched method/path to the `gatewayDefault`
- * function (`$default` route), which must answer exactly as the local server answers an unknown
- * path: 404 problem+json with the shared security headers. The local server ignores that entry
- * (it has no routes) and answers unknown paths itself.
+ * function (`$default` route), which must answer exactly as the local server answers: 404
+ * problem+json for an unknown path, 405 with `Allow` for a known path asked with another method,
+ * with the shared security headers. The local server sends unmatched requests to the same function;
+ * deployed, its route table is the `routes.json` that `npm run openapi` writes (generated here).
  */
-describe("the $default function answers like the local server's unknown path", () => {
+describe("the $default function answers like the local server's unmatched requests", () => {
   let server: TestServer;
+  let deployed: { request: (path: string, init: RequestInit) => Response | Promise<Response> };
+  const buildDir = mkdtempSync(join(tmpdir(), "auth-build-"));
   beforeAll(async () => {
     server = await startTestServer();
+    execFileSync(
+      process.execPath,
+      ["--import", "tsx", "infra/write-openapi.ts", join(buildDir, "openapi.json")],
+      {
+        env: { ...process.env, LOG_LEVEL: "silent" },
+        stdio: "ignore",
+      },
+    );
+    const { createApp } = await import("../../functions/not-found");
+    const { spec } = await import("../../functions/not-found.endpoint");
+    const context = createContext(parseConfig(process.env, { secrets: spec.secrets }), {
+      routeTable: async () => JSON.parse(readFileSync(join(buildDir, "routes.json"), "utf8")) as ApiRoute[],
+    });
+    deployed = createApp(context);
   });
   afterAll(async () => {
     await server?.stop();
+    rmSync(buildDir, { recursive: true, force: true });
   });
 
   it("is the one gatewayDefault entry and has no routes", async () => {
@@ -92,30 +115,40 @@ describe("the $default function answers like the local server's unknown path", (
     expect(defaults.map((f) => [f.module, f.routes])).toEqual([["functions/not-found", []]]);
   });
 
+  it("is deployed with the generated route table of every route", async () => {
+    const routes = JSON.parse(readFileSync(join(buildDir, "routes.json"), "utf8")) as ApiRoute[];
+    expect(routes).toEqual(routeTableOf(await buildManifest(server.context.config.userKinds)));
+    const fn = (await buildManifest(["User1"])).find((f) => f.gatewayDefault);
+    expect(fn?.copyFiles).toEqual([{ from: ".build/routes.json", to: "routes.json" }]);
+  });
+
   it.each([
-    ["GET", "/nope"],
-    ["POST", "/User1/nope"],
-    ["DELETE", "/"],
-    ["PUT", "/.well-known/other.json"],
-  ])("%s %s", async (method, path) => {
+    ["GET", "/nope", 404, null],
+    ["POST", "/User1/nope", 404, null],
+    ["DELETE", "/", 404, null],
+    ["PUT", "/.well-known/other.json", 404, null],
+    ["DELETE", "/User1/login", 405, "POST"],
+    ["PUT", "/User2/logout", 405, "GET, POST, HEAD"],
+    ["POST", "/.well-known/jwks.json", 405, "GET, HEAD"],
+  ])("%s %s → %i", async (method, path, status, allow) => {
     const local = await fetch(`${server.url}${path}`, { method });
-    const { app } = (await import("../../functions/not-found")) as {
-      app: { request: (path: string, init: RequestInit) => Promise<Response> };
-    };
-    const deployed = await app.request(path, { method });
-    expect(deployed.status).toBe(404);
-    expect(local.status).toBe(404);
+    const answer = await deployed.request(path, { method });
+    expect(answer.status).toBe(status);
+    expect(local.status).toBe(status);
+    expect(answer.headers.get("allow")).toBe(allow);
     const headers = (r: Response) =>
       Object.fromEntries([...r.headers].filter(([name]) => !VARYING.has(name)).sort());
-    expect(headers(deployed)).toEqual(headers(local));
-    expect(deployed.headers.get("content-type")).toBe("application/problem+json");
-    expect(deployed.headers.get("content-security-policy")).toContain("default-src 'none'");
-    expect(deployed.headers.get("strict-transport-security")).toContain("max-age=");
-    const body = (await deployed.json()) as Record<string, unknown>;
-    // The function adds the request id it logs under; the local server's own 404 has none.
+    expect(headers(answer)).toEqual(headers(local));
+    expect(answer.headers.get("content-type")).toBe("application/problem+json");
+    expect(answer.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(answer.headers.get("strict-transport-security")).toContain("max-age=");
+    const body = (await answer.json()) as Record<string, unknown>;
+    const localBody = (await local.json()) as Record<string, unknown>;
+    // Each carries the id of its own request.
     expect(body.request_id).toMatch(/^[0-9a-f-]{36}$/);
     delete body.request_id;
-    expect(body).toEqual(await local.json());
-    expect(body.code).toBe("not_found");
+    delete localBody.request_id;
+    expect(body).toEqual(localBody);
+    expect(body.code).toBe(status === 404 ? "not_found" : "method_not_allowed");
   });
 });
