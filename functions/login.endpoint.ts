@@ -9,6 +9,6 @@ export const spec = defineEndpoint({
   rateLimit: "login",
   audit: { action: "login", emailField: "username" },
   errors: ["invalid_credentials", "email_not_verified", "too_many_attempts", "password_too_long"],
-  secrets: [...REDIS_SECRETS, "EmailSalt", "JwtSecret", "MongoUrl"],
+  secrets: [...REDIS_SECRETS, "EmailSalt", "EncryptionKey", "JwtSecret", "MongoUrl"],
   ...PASSWORD_FUNCTION,
 });

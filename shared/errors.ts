@@ -75,6 +75,25 @@ export const ERRORS = {
   email_not_verified: { status: 403, detail: "Verify your email address before logging in" },
   too_many_attempts: { status: 429, detail: "Too many failed attempts; try again later" },
   conflict: { status: 409, detail: "The resource was changed by a concurrent request; retry" },
+  // Second factor (DESIGN.md §10)
+  mfa_required: {
+    status: 403,
+    detail: "A second factor is required: send mfa_token with a code to POST /{kind}/mfa/verify",
+  },
+  invalid_mfa_token: {
+    status: 401,
+    detail: "The MFA token is invalid, used or expired; log in again",
+    challenge: { realm: "api" },
+  },
+  invalid_mfa_code: { status: 400, detail: "The code is invalid, expired or already used" },
+  mfa_method_not_enrolled: { status: 422, detail: "This second-factor method is not enrolled" },
+  mfa_not_enabled: { status: 409, detail: "No second factor is enrolled" },
+  mfa_already_enabled: { status: 409, detail: "This second factor is already enabled" },
+  mfa_setup_required: {
+    status: 409,
+    detail: "No pending authenticator setup: start with POST /{kind}/mfa/totp/setup",
+  },
+  phone_not_verified: { status: 409, detail: "Verify a phone number before using it for SMS codes" },
   // Input values
   invalid_email: { status: 422, detail: "The email address is not valid" },
   invalid_password: { status: 422, detail: "The password must not be empty" },

@@ -2,9 +2,10 @@ import { randomId } from "../crypto/random";
 import { wrongPassword } from "./delete-account";
 import type { DepsOf } from "./deps";
 import { type AttemptSource, reserveAttempt } from "./login";
+import { hasFactor, openMfaState } from "./mfa-state";
 import { assertAcceptablePassword, NEW_PASSWORD_DEPS, passwordStamp, storeNewPassword } from "./new-password";
 import { type SessionTokens, startSession } from "./refresh-tokens";
-import { missingToken, type Principal } from "./sessions";
+import { missingToken, type Principal, revokedToken } from "./sessions";
 import { openUser } from "./user-codec";
 
 /** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
@@ -28,7 +29,8 @@ type ChangePasswordDeps = DepsOf<typeof CHANGE_PASSWORD_DEPS>;
  * 3. The hash is stored only if the password did not change meanwhile; then every access and
  *    refresh token issued so far — including the one making this request — is revoked (the
  *    credential epoch advances), the profile cache dropped, and the address on record is told.
- * 4. A new session (access + refresh token) bound to the epoch this change produced is returned,
+ * 4. A new session (access + refresh token) bound to the epoch this change produced, with the
+ *    caller's own `amr` (a password change never adds or passes a second factor), is returned,
  *    so the device that made the change stays signed in while every other one is signed out; any
  *    later revocation (another change, log out everywhere) ends it as well.
  *
@@ -46,6 +48,11 @@ export async function changePassword(
   const { kind, userId } = principal;
   const record = await deps.store.findById(kind, userId);
   if (!record) throw missingToken();
+  // A session that never passed the second factor gets no new one (enrolment ends every such
+  // session, so this only guards against a token older than the rule).
+  if (!principal.amr.includes("mfa") && hasFactor(await openMfaState(deps.ring, kind, record))) {
+    throw revokedToken();
+  }
   const attempt = await reserveAttempt(deps, kind, record.emailIndex, source);
   if (!(await deps.hasher.verify(record.passwordHash, currentPassword))) throw wrongPassword();
   await deps.loginThrottle.succeeded(attempt);
@@ -58,5 +65,6 @@ export async function changePassword(
   });
   // Lost to a concurrent change: the caller proved a password that is no longer current.
   if (!updated) throw wrongPassword();
-  return startSession(deps, kind, userId, updated.epoch);
+  // The new session keeps the caller's factor level: a password change never passes a second factor.
+  return startSession(deps, kind, userId, updated.epoch, principal.amr);
 }

@@ -12,6 +12,8 @@ import type { SmsGuard } from "./sms-guard";
 export interface AccountSettings {
   /** Public base URL for links in mail (never the request's Host header). */
   appUrl: string;
+  /** Product name (`APP_NAME`): the issuer an authenticator app shows for a TOTP secret. */
+  appName: string;
   verifyEmailTtlSeconds: number;
   /** The longest accepted password, bytes of UTF-8 (`PASSWORD_MAX_BYTES`). */
   passwordMaxBytes: number;

@@ -49,6 +49,22 @@ export const redisKeys = {
     `${kind}:sms:daily:num-acct:${phoneHash}:${userId}`,
   /** SMS the whole service sent this hour, every kind together (a counter; TTL one hour from the first). */
   smsHourlyBudget: () => "sms:budget:hourly",
+  /**
+   * A pending TOTP enrolment of a user: the new secret sealed with the key ring (AAD bound to kind
+   * and user) until `mfa/totp/enable` confirms it with a code; TTL `MFA_SETUP_TTL_SECONDS`.
+   */
+  mfaPendingTotp: (kind: string, userId: string) => `${kind}:mfa:pending:${userId}`,
+  /**
+   * The last TOTP time step a user passed (RFC 6238 §5.2: never the same step twice); a counter
+   * that only moves forward, TTL a few steps.
+   */
+  mfaTotpStep: (kind: string, userId: string) => `${kind}:mfa:step:${userId}`,
+  /** An MFA token (the login's second step), by SHA-256 of the token; JSON state, TTL 5 minutes. */
+  mfaToken: (kind: string, tokenHash: string) => `${kind}:mfa:token:${tokenHash}`,
+  /** Wrong codes tried with one MFA token (it dies after a few). */
+  mfaTokenAttempts: (kind: string, tokenHash: string) => `${kind}:mfa:token:attempts:${tokenHash}`,
+  /** The SMS code sent for one MFA token (keyed hash bound to the token), TTL the token's. */
+  mfaSmsCode: (kind: string, tokenHash: string) => `${kind}:mfa:sms:${tokenHash}`,
   /** Password-reset mail cool-down mark of a user (one reset mail per account per minute). */
   resetCooldown: (kind: string, userId: string) => `${kind}:reset:cooldown:${userId}`,
 };

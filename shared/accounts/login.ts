@@ -2,7 +2,8 @@ import { AuthError } from "../errors";
 import { rateLimitSubject } from "../http/client-address";
 import type { UserRecord } from "../ports/user-store";
 import type { DepsOf } from "./deps";
-import { type SessionTokens, startSession } from "./refresh-tokens";
+import { enrolledMethods, mfaRequired } from "./mfa-tokens";
+import { PASSWORD_ONLY, type SessionTokens, startSession } from "./refresh-tokens";
 import { readCredentialEpoch } from "./sessions";
 
 /** The dependencies this module's use-case reads (built lazily: see `shared/wiring/account-deps.ts`). */
@@ -13,6 +14,7 @@ export const LOGIN_DEPS = [
   "kv",
   "loginThrottle",
   "nowMs",
+  "ring",
   "settings",
   "store",
   "tokens",
@@ -66,11 +68,16 @@ export async function reserveAttempt(
  *   change, log out everywhere or deletion that lands meanwhile leaves no surviving session
  *   (security findings F1/F2). That read comes after the record was found, so a successful login
  *   re-reads the record and refuses when its password hash is no longer the one verified (a
- *   reset or change completed between the record read and the epoch read).
+ *   reset or change completed between the record read and the epoch read);
+ * - an account with an enrolled second factor gets no session here: 403 `mfa_required` with a
+ *   single-use MFA token bound to that epoch, to finish at `POST /{kind}/mfa/verify`
+ *   (`mfa-login.ts`); its reserved attempt is not released (the codes that follow count on the
+ *   same budget, and the one that passes releases it). Only a correct password reaches this point,
+ *   so a wrong one answers 401 as for any account: nothing tells whether a factor is enrolled.
  *
  * @param source the client address the attempt comes from.
  * @throws AuthError `invalid_credentials` (401), `too_many_attempts` (429), `email_not_verified` (403),
- *   `password_too_long` (422).
+ *   `mfa_required` (403, with `mfa_token`, `methods`, `expires_in`), `password_too_long` (422).
  */
 export async function login(
   deps: LoginDeps,
@@ -102,7 +109,10 @@ export async function login(
     ? await deps.hasher.verify(user.passwordHash, password)
     : await deps.hasher.dummyVerify(password);
   if (!user || !ok) throw invalidCredentials(); // the reserved attempt stays counted
-  await deps.loginThrottle.succeeded(attempt);
+  const methods = await enrolledMethods(deps.ring, kind, user);
+  // With a second factor the login is not over: the attempt stays counted until a code passes,
+  // so the password and the codes share one budget (mfa-login.ts).
+  if (methods.length === 0) await deps.loginThrottle.succeeded(attempt);
   if (!user.emailVerified) {
     throw new AuthError("email_not_verified");
   }
@@ -111,7 +121,8 @@ export async function login(
     const passwordHash = await deps.hasher.hash(password);
     await deps.store.update(kind, user.id, user.version, { passwordHash });
   }
-  return startSession(deps, kind, user.id, epoch);
+  if (methods.length > 0) throw await mfaRequired(deps, kind, user, epoch, methods);
+  return startSession(deps, kind, user.id, epoch, PASSWORD_ONLY);
 }
 
 /**

@@ -4,7 +4,7 @@
  * A session is a refresh-token family. Login starts one: a family id (`rtf_` + 128 random bits)
  * and a first refresh token. Every refresh token is an opaque 256-bit random string, stored only
  * as its SHA-256 at `redisKeys.refreshToken(kind, hash)` with the value
- * `{"userId","familyId","issuedAtSeconds","epoch"}` and a TTL of `refreshTtlSeconds` (the key
+ * `{"userId","familyId","issuedAtSeconds","epoch","amr"}` and a TTL of `refreshTtlSeconds` (the key
  * namespace binds it to the kind). Access tokens carry the family id as the private claim `sid`, so
  * ending the family (logout, reuse detection) also ends its access tokens (`authenticate` checks
  * it). A family is bound to the user's credential epoch it was started under (`epoch` in every
@@ -42,7 +42,21 @@ export interface RefreshRecord {
    * lifetime existed have none: they read as their own `issuedAtSeconds` (one more lifetime at most).
    */
   sessionStartedAtSeconds: number;
+  /**
+   * How the session was authenticated (RFC 8176 `amr` values, e.g. `["pwd","otp","mfa"]`): set at
+   * login, carried unchanged by every rotation, so a refresh never raises or drops the factor
+   * level. Records written before MFA existed have none: they read as `["pwd"]`.
+   */
+  amr: Amr;
 }
+
+/** Authentication method references of a session (RFC 8176 §2 values: `pwd`, `otp`, `sms`, `mfa`). */
+export type Amr = readonly string[];
+
+/** The `amr` of a password-only session (and of every session started before `amr` existed). */
+export const PASSWORD_ONLY: Amr = ["pwd"];
+
+const AMR_VALUE = /^[a-z]{2,8}$/;
 
 /** A token pair as the token endpoint and login answer it. */
 export interface SessionTokens {
@@ -66,6 +80,7 @@ export function parseRefreshRecord(raw: string | null): RefreshRecord | null {
     const v = JSON.parse(raw) as Partial<RefreshRecord>;
     const epoch = v.epoch === undefined ? 0 : v.epoch; // a record from before the epoch: epoch 0
     const started = v.sessionStartedAtSeconds ?? v.issuedAtSeconds; // from before the absolute lifetime
+    const amr = v.amr === undefined ? PASSWORD_ONLY : v.amr; // a record from before MFA: password only
     if (
       typeof v.userId === "string" &&
       typeof v.familyId === "string" &&
@@ -75,7 +90,9 @@ export function parseRefreshRecord(raw: string | null): RefreshRecord | null {
       Number.isSafeInteger(epoch) &&
       epoch >= 0 &&
       typeof started === "number" &&
-      Number.isInteger(started)
+      Number.isInteger(started) &&
+      Array.isArray(amr) &&
+      amr.every((m) => typeof m === "string" && AMR_VALUE.test(m))
     ) {
       return {
         userId: v.userId,
@@ -83,6 +100,7 @@ export function parseRefreshRecord(raw: string | null): RefreshRecord | null {
         issuedAtSeconds: v.issuedAtSeconds,
         epoch,
         sessionStartedAtSeconds: started,
+        amr,
       };
     }
   } catch {
@@ -123,7 +141,8 @@ export async function storeRefreshToken(
 
 /**
  * Signs an access token (RFC 7519; `at+jwt`) for a session: `iat` = the current second,
- * `sid` = family id, `cep` = the family's credential epoch (private claims, RFC 7519 §4.3).
+ * `sid` = family id, `cep` = the family's credential epoch (private claims, RFC 7519 §4.3), `amr`
+ * = how the session was authenticated (RFC 8176, as OpenID Connect Core §2 defines the claim).
  * @param epoch the credential epoch the session was started under (never re-read here: a session
  *   started under an epoch that has since moved on must get tokens that are refused).
  * @returns the JWT and its lifetime in seconds.
@@ -134,19 +153,22 @@ export async function issueAccessToken(
   userId: string,
   familyId: string,
   epoch: number,
+  amr: Amr,
 ): Promise<{ accessToken: string; expiresInSeconds: number }> {
   const issued = await deps.tokens.issue({
     subject: userId,
     audience: kind,
-    extra: { sid: familyId, [CREDENTIAL_EPOCH_CLAIM]: epoch },
+    extra: { sid: familyId, [CREDENTIAL_EPOCH_CLAIM]: epoch, amr: [...amr] },
   });
   return { accessToken: issued.token, expiresInSeconds: issued.expiresAt - issued.issuedAt };
 }
 
 /**
- * Starts a new session for a user (login, password change): a new family, its first refresh
- * token and an access token bound to it, both bound to credential epoch `epoch` (one Redis
- * command: the refresh record's SET).
+ * Starts a new session for a user (login, second-factor verification, password change): a new
+ * family, its first refresh token and an access token bound to it, both bound to credential epoch
+ * `epoch` and carrying `amr` (one Redis command: the refresh record's SET). Callers pass the
+ * factors really checked: an account with an enrolled second factor gets a session only from
+ * `mfa-login.ts` (or from a session that already had it: password change).
  * @param epoch the user's credential epoch as read BEFORE the password was verified (login), or as
  *   returned by the revocation the session follows (password change). The session is good only
  *   while this is the user's current epoch, so a revocation that happened after `epoch` was read
@@ -157,6 +179,7 @@ export async function startSession(
   kind: string,
   userId: string,
   epoch: number,
+  amr: Amr,
 ): Promise<SessionTokens> {
   const issuedAtSeconds = Math.floor(deps.nowMs() / 1000);
   const familyId = randomId("rtf");
@@ -167,8 +190,9 @@ export async function startSession(
       issuedAtSeconds,
       epoch,
       sessionStartedAtSeconds: issuedAtSeconds,
+      amr,
     }),
-    issueAccessToken(deps, kind, userId, familyId, epoch),
+    issueAccessToken(deps, kind, userId, familyId, epoch, amr),
   ]);
   return { ...access, refreshToken: token, userId };
 }

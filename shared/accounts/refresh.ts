@@ -96,6 +96,7 @@ export async function refreshSession(
     issuedAtSeconds: nowSeconds,
     epoch: record.epoch,
     sessionStartedAtSeconds: record.sessionStartedAtSeconds,
+    amr: record.amr, // the session's factor level, never raised or dropped by a rotation
   };
   const successor = await storeRefreshToken(deps, kind, next);
   const mark: UsedMark = { successor: successor.token, usedAtMs: deps.nowMs(), client };
@@ -114,7 +115,7 @@ export async function refreshSession(
     if (!winner) throw invalidGrant();
     return retryWithinGrace(deps, kind, hash, record, winner, client);
   }
-  const access = await issueAccessToken(deps, kind, record.userId, record.familyId, record.epoch);
+  const access = await issueAccessToken(deps, kind, record.userId, record.familyId, record.epoch, record.amr);
   return { ...access, refreshToken: successor.token, userId: record.userId };
 }
 
@@ -147,7 +148,14 @@ async function retryWithinGrace(
       redisKeys.refreshToken(kind, successorHash),
     ]);
     if (!successorUsed && successorRecord) {
-      const access = await issueAccessToken(deps, kind, record.userId, record.familyId, record.epoch);
+      const access = await issueAccessToken(
+        deps,
+        kind,
+        record.userId,
+        record.familyId,
+        record.epoch,
+        record.amr,
+      );
       return { ...access, refreshToken: mark.successor, userId: record.userId };
     }
   }

@@ -18,6 +18,11 @@ export interface Principal {
    * Absent on tokens issued without a refresh token.
    */
   sid?: string;
+  /**
+   * How the session was authenticated (the token's RFC 8176 `amr` claim, e.g. `["pwd","otp","mfa"]`);
+   * `["pwd"]` for a token issued before the claim existed.
+   */
+  amr: readonly string[];
 }
 
 /** Shape of a family id as `refresh-tokens.ts` creates it; anything else in `sid` is ignored. */
@@ -169,6 +174,7 @@ export async function openSession(
     iat: claims.iat,
     exp: claims.exp,
     ...(sid ? { sid } : {}),
+    amr: amrOf(claims),
   };
   const cached = values[3];
   let cachedProfile: UserProfile | null = null;
@@ -182,6 +188,12 @@ export async function openSession(
     }
   }
   return { principal, cachedProfile };
+}
+
+/** The `amr` claim of a verified token: its string values, or `["pwd"]` when absent or malformed. */
+function amrOf(claims: AccessTokenClaims): readonly string[] {
+  const amr = claims.amr;
+  return Array.isArray(amr) && amr.length > 0 && amr.every((m) => typeof m === "string") ? amr : ["pwd"];
 }
 
 /** 503 when session state cannot be read: revocation is never skipped for lack of a check (fail closed). */

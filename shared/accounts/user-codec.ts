@@ -56,6 +56,7 @@ export async function sealNewUser(ring: KeyRing, kind: string, user: NewUser): P
     createdAtMs: user.nowMs,
     updatedAtMs: user.nowMs,
     version: 1,
+    mfa: null,
   };
 }
 

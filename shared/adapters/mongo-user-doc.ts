@@ -23,6 +23,8 @@ export interface UserDoc {
   createdAtMs: number;
   updatedAtMs: number;
   version: number;
+  /** Second-factor envelope; absent on documents written before MFA existed. */
+  mfa?: string | null;
 }
 
 /** Name of the unique index on `emailIndex`, created by the adapter; also used to classify E11000 errors. */
@@ -59,6 +61,7 @@ export function toUserDoc(r: UserRecord): UserDoc {
     createdAtMs: r.createdAtMs,
     updatedAtMs: r.updatedAtMs,
     version: r.version,
+    mfa: r.mfa,
   };
 }
 
@@ -83,6 +86,7 @@ export function fromUserDoc(d: UserDoc): UserRecord {
     createdAtMs: d.createdAtMs,
     updatedAtMs: d.updatedAtMs,
     version: d.version,
+    mfa: d.mfa ?? null,
   };
 }
 

@@ -35,7 +35,7 @@ import {
 } from "./user-record-guards";
 
 /** Schema version stored in `PRAGMA user_version`; the hook for future migrations. */
-export const SQLITE_SCHEMA_VERSION = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
 
 /** Options of {@link createSqliteUserStore}. */
 export interface SqliteUserStoreOptions {
@@ -61,6 +61,7 @@ const PATCH_COLUMNS: Record<PatchField, string> = {
   dataKey: "data_key",
   emailVerified: "email_verified",
   phoneVerified: "phone_verified",
+  mfa: "mfa",
 };
 
 /** A row as SQLite returns it. */
@@ -80,6 +81,7 @@ interface UserRow {
   created_at_ms: number;
   updated_at_ms: number;
   version: number;
+  mfa: string | null;
 }
 
 /** Quoted table name of a kind. Callers pass only kinds that passed `validateKinds`. */
@@ -106,7 +108,8 @@ function schemaSql(kind: string): string {
       phone_verified INTEGER NOT NULL CHECK (phone_verified IN (0, 1)),
       created_at_ms  INTEGER NOT NULL,
       updated_at_ms  INTEGER NOT NULL,
-      version        INTEGER NOT NULL
+      version        INTEGER NOT NULL,
+      mfa            TEXT
     ) WITHOUT ROWID;
     CREATE UNIQUE INDEX IF NOT EXISTS "users_${kind}_email_index" ON ${t} (email_index);
     CREATE INDEX IF NOT EXISTS "users_${kind}_created" ON ${t} (created_at_ms);`;
@@ -120,9 +123,9 @@ function statementSql(kind: string) {
     .join(",\n      ");
   return {
     insert: `INSERT INTO ${t} (id, email_index, email, first_name, last_name, phone, country_code, country,
-        password_hash, data_key, email_verified, phone_verified, created_at_ms, updated_at_ms, version)
+        password_hash, data_key, email_verified, phone_verified, created_at_ms, updated_at_ms, version, mfa)
       VALUES (@id, @email_index, @email, @first_name, @last_name, @phone, @country_code, @country,
-        @password_hash, @data_key, @email_verified, @phone_verified, @created_at_ms, @updated_at_ms, @version)`,
+        @password_hash, @data_key, @email_verified, @phone_verified, @created_at_ms, @updated_at_ms, @version, @mfa)`,
     byId: `SELECT * FROM ${t} WHERE id = ?`,
     byEmailIndex: `SELECT * FROM ${t} WHERE email_index = ?`,
     versionById: `SELECT version FROM ${t} WHERE id = ?`,
@@ -158,6 +161,7 @@ function toRow(r: UserRecord): UserRow {
     created_at_ms: r.createdAtMs,
     updated_at_ms: r.updatedAtMs,
     version: r.version,
+    mfa: r.mfa,
   };
 }
 
@@ -178,6 +182,7 @@ function fromRow(row: UserRow): UserRecord {
     createdAtMs: row.created_at_ms,
     updatedAtMs: row.updated_at_ms,
     version: row.version,
+    mfa: row.mfa ?? null,
   };
 }
 
@@ -240,6 +245,15 @@ function duplicateCodeOf(error: unknown): "duplicate_email" | "duplicate_id" | n
   return null;
 }
 
+/**
+ * Migration 1 → 2: the `mfa` column (second-factor envelope, NULL = none) on a table created by
+ * schema version 1. Idempotent: a table that already has it (created by version 2) is left alone.
+ */
+function addMfaColumn(db: SqliteDatabase, kind: string): void {
+  const columns = db.prepare(`PRAGMA table_info(${tableOf(kind)})`).all() as { name: string }[];
+  if (!columns.some((c) => c.name === "mfa")) db.exec(`ALTER TABLE ${tableOf(kind)} ADD COLUMN mfa TEXT`);
+}
+
 /** Opens the database, sets connection pragmas, creates every kind's table and checks the schema version. */
 function openDatabase(path: string, kinds: ReadonlySet<string>, busyTimeoutMs: number): SqliteDatabase {
   if (path !== ":memory:" && path !== "") mkdirSync(dirname(path), { recursive: true });
@@ -257,7 +271,10 @@ function openDatabase(path: string, kinds: ReadonlySet<string>, busyTimeoutMs: n
           `database schema version ${version} is newer than supported ${SQLITE_SCHEMA_VERSION}`,
         );
       }
-      for (const kind of kinds) db.exec(schemaSql(kind));
+      for (const kind of kinds) {
+        db.exec(schemaSql(kind));
+        if (version < 2) addMfaColumn(db, kind);
+      }
       if (version < SQLITE_SCHEMA_VERSION) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
     }).immediate();
     return db;

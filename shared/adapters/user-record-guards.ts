@@ -25,6 +25,7 @@ export const PATCH_FIELD_TYPES = {
   dataKey: "string",
   emailVerified: "boolean",
   phoneVerified: "boolean",
+  mfa: "nullableString",
 } as const satisfies Record<keyof Required<UserPatch>, FieldType>;
 
 /** A patchable field name. */

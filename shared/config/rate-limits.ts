@@ -32,7 +32,8 @@ const DAY = 86_400;
 /**
  * The per-route policies, by name. Unauthenticated routes count per client address; authenticated
  * ones per user id. Fail-closed are the routes that guess a secret (password, OTP, reset or refresh
- * token) or send mail/SMS on request (create, otp_phone, forget_password): during a Redis outage
+ * token, second-factor code) or send mail/SMS on request (create, otp_phone, forget_password, mfa,
+ * mfa_verify): during a Redis outage
  * they answer 503 rather than run unthrottled. `create` needs Redis anyway (verification token, Bloom
  * filter) and is the mass sign-up / mail-bombing vector, so it fails closed too. The rest (verify
  * with a 256-bit link token, profile, update, logout, logout_all, delete) proceed and log a warning.
@@ -70,6 +71,8 @@ export const RATE_LIMIT_POLICIES = {
    * addresses, which carry every delivery, are never throttled by it, whatever the volume.
    */
   job_signature: { limit: 10, windowSeconds: MINUTE, key: "ip", failClosed: false },
+  mfa: { limit: 10, windowSeconds: MINUTE, key: "user", failClosed: true },
+  mfa_verify: { limit: 10, windowSeconds: MINUTE, key: "ip", failClosed: true },
 } as const satisfies Record<string, RateLimitPolicy>;
 
 /** Name of a per-route policy, e.g. `"login"`. */

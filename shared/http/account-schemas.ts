@@ -194,6 +194,23 @@ export const ProblemSchema = z
         description: "422 only: the offending fields (never their values)",
         example: [{ field: "email", message: "must be an email address", code: "invalid_format" }],
       }),
+    mfa_token: z.string().optional().openapi({
+      description:
+        "403 `mfa_required` only: the single-use token to send to `POST /{kind}/mfa/verify` (and `/mfa/challenge`)",
+      example: "Yk3d0nQy8mJ7lC2sV1xW5pT9rE4uA6oI0hG3fD2sK1a",
+    }),
+    methods: z
+      .array(z.enum(["totp", "sms", "recovery_code"]))
+      .optional()
+      .openapi({
+        description: "403 `mfa_required` only: the ways the second factor can be passed",
+        example: ["totp", "recovery_code"],
+      }),
+    expires_in: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "403 `mfa_required` only: seconds the `mfa_token` stays valid", example: 300 }),
   })
   .openapi("Problem", { description: "RFC 9457 problem details (`application/problem+json`)" });
 

@@ -3,6 +3,23 @@ import type { KeyRing } from "../crypto/envelope";
 import type { Queue, QueueTopic } from "../ports/notifications";
 
 /**
+ * What an `email.mfa_changed` notice tells the account's address about its second factor: an
+ * enrolment change, a recovery code spent, or a wrong second-factor code after a correct password.
+ */
+export const MFA_EVENTS = [
+  "totp_enabled",
+  "totp_disabled",
+  "sms_enabled",
+  "sms_disabled",
+  "recovery_codes_regenerated",
+  "recovery_code_used",
+  "verification_failed",
+  "change_failed",
+] as const;
+/** One {@link MFA_EVENTS} entry. */
+export type MfaEvent = (typeof MFA_EVENTS)[number];
+
+/**
  * The typed messages use-cases send. Each carries the recipient and what the template needs;
  * PII (address, name, links with tokens, codes) travels only inside the sealed part of the queue body.
  */
@@ -16,6 +33,7 @@ export const NotificationSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("email.password_reset"), kind, to: z.email(), name, link }),
   z.object({ type: z.literal("email.password_changed"), kind, to: z.email(), name }),
   z.object({ type: z.literal("email.account_deleted"), kind, to: z.email(), name }),
+  z.object({ type: z.literal("email.mfa_changed"), kind, to: z.email(), name, event: z.enum(MFA_EVENTS) }),
   z.object({
     type: z.literal("sms.otp"),
     kind,

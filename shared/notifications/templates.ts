@@ -13,7 +13,7 @@
  *   same payload and Resend's `Idempotency-Key` accepts it as the same request.
  */
 import { escapeHtml } from "../http/pages";
-import type { Notification } from "./messages";
+import type { MfaEvent, Notification } from "./messages";
 
 /** Every email notification (`email.*`). */
 export type EmailNotification = Exclude<Notification, { type: "sms.otp" }>;
@@ -142,6 +142,8 @@ function content(message: EmailNotification, app: string): EmailContent {
         intro: [`The password of your ${app} account was just changed, and every session was signed out.`],
         outro: ["If you did not do this, reset your password right away and contact support."],
       };
+    case "email.mfa_changed":
+      return mfaContent(message.event, app);
     case "email.account_deleted":
       return {
         subject: `Your ${app} account has been deleted`,
@@ -149,6 +151,51 @@ function content(message: EmailNotification, app: string): EmailContent {
         outro: ["If you did not do this, please contact support."],
       };
   }
+}
+
+/** What each second-factor event says (none of them carries a code, secret or link). */
+const MFA_EVENT_TEXT: Record<MfaEvent, { subject: string; what: string }> = {
+  totp_enabled: {
+    subject: "Two-factor login with an authenticator app was turned on",
+    what: "An authenticator app was set up as a second factor, and every other session was signed out.",
+  },
+  totp_disabled: {
+    subject: "Two-factor login with an authenticator app was turned off",
+    what: "The authenticator app was removed as a second factor.",
+  },
+  sms_enabled: {
+    subject: "Two-factor login with SMS codes was turned on",
+    what: "SMS codes to your verified phone were turned on as a second factor, and every other session was signed out.",
+  },
+  sms_disabled: {
+    subject: "Two-factor login with SMS codes was turned off",
+    what: "SMS codes were removed as a second factor.",
+  },
+  recovery_codes_regenerated: {
+    subject: "New recovery codes were created",
+    what: "A new set of recovery codes was created; the previous codes no longer work.",
+  },
+  recovery_code_used: {
+    subject: "A recovery code was used to log in",
+    what: "A recovery code was used to log in; it cannot be used again.",
+  },
+  change_failed: {
+    subject: "A two-factor settings change was refused",
+    what: "A signed-in session tried to change your two-factor settings with a wrong password or code.",
+  },
+  verification_failed: {
+    subject: "A wrong two-factor code was entered",
+    what: "Someone entered your password correctly, then a wrong second-factor code.",
+  },
+};
+
+function mfaContent(event: MfaEvent, app: string): EmailContent {
+  const text = MFA_EVENT_TEXT[event];
+  return {
+    subject: `${app}: ${text.subject}`,
+    intro: [`${text.what} (${app} account)`],
+    outro: ["If this was not you, change your password right away and contact support."],
+  };
 }
 
 const STYLE = {

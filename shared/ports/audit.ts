@@ -24,6 +24,9 @@ export type AuditAction =
   | "password_change"
   | "otp_send"
   | "otp_verify"
+  | "mfa_change"
+  | "mfa_challenge"
+  | "mfa_verify"
   | "profile_update"
   | "account_delete"
   | "rate_limited"
@@ -44,6 +47,9 @@ export const AUDIT_ACTIONS: readonly AuditAction[] = [
   "password_change",
   "otp_send",
   "otp_verify",
+  "mfa_change",
+  "mfa_challenge",
+  "mfa_verify",
   "profile_update",
   "account_delete",
   "rate_limited",

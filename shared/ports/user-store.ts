@@ -32,6 +32,12 @@ export interface UserRecord {
   updatedAtMs: number;
   /** Optimistic-concurrency version; starts at 1 and increases by one on every update. */
   version: number;
+  /**
+   * The second-factor state (TOTP secret, SMS flag, recovery-code hashes) as one field envelope
+   * under the record's data key, AAD-bound to kind, id and `mfa` (`shared/accounts/mfa-state.ts`);
+   * `null` when no factor is enrolled (also what adapters read for rows written before MFA existed).
+   */
+  mfa: string | null;
 }
 
 /** Fields an update may change. `version` and `updatedAtMs` are managed by the store. */
@@ -48,6 +54,7 @@ export type UserPatch = Partial<
     | "dataKey"
     | "emailVerified"
     | "phoneVerified"
+    | "mfa"
   >
 >;
 

@@ -162,6 +162,7 @@ export function createAccountDeps(parts: AccountDepsParts) {
     audit: () => parts.audit(),
     settings: () => ({
       appUrl: config.appUrl,
+      appName: config.appName,
       verifyEmailTtlSeconds: config.tokens.verifyEmailTtlSeconds,
       passwordMaxBytes: config.password.maxBytes,
       passwordResetTtlSeconds: config.tokens.passwordResetTtlSeconds,

@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { createSqliteUserStore, SQLITE_SCHEMA_VERSION } from "../../shared/adapters/sqlite-user-store";
@@ -51,6 +51,51 @@ describe("sqlite user store specifics", () => {
       });
     } finally {
       await second.close();
+    }
+  });
+
+  it("migrates a schema-1 file: adds the mfa column, keeps the rows, reads them as mfa null", async () => {
+    const path = freshPath();
+    const { mfa: _none, ...old } = makeRecord();
+    mkdirSync(dirname(path), { recursive: true });
+    const v1 = new Database(path);
+    v1.exec(`CREATE TABLE "users_User1" (id TEXT NOT NULL PRIMARY KEY, email_index TEXT NOT NULL,
+      email TEXT NOT NULL, first_name TEXT NOT NULL, last_name TEXT NOT NULL, phone TEXT NOT NULL,
+      country_code TEXT NOT NULL, country TEXT, password_hash TEXT NOT NULL, data_key TEXT NOT NULL,
+      email_verified INTEGER NOT NULL, phone_verified INTEGER NOT NULL, created_at_ms INTEGER NOT NULL,
+      updated_at_ms INTEGER NOT NULL, version INTEGER NOT NULL) WITHOUT ROWID`);
+    v1.prepare(`INSERT INTO "users_User1" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      old.id,
+      old.emailIndex,
+      old.email,
+      old.firstName,
+      old.lastName,
+      old.phone,
+      old.countryCode,
+      old.country,
+      old.passwordHash,
+      old.dataKey,
+      0,
+      1,
+      old.createdAtMs,
+      old.updatedAtMs,
+      old.version,
+    );
+    v1.pragma("user_version = 1");
+    v1.close();
+    const store = createSqliteUserStore({ path, kinds: ["User1"] });
+    try {
+      expect(await store.findById("User1", old.id)).toStrictEqual({ ...old, mfa: null });
+      const updated = await store.update("User1", old.id, 1, { mfa: "v1.dk.aaaa.bbbb" });
+      expect(updated.ok && updated.record.mfa).toBe("v1.dk.aaaa.bbbb");
+    } finally {
+      await store.close();
+    }
+    const probe = new Database(path, { readonly: true });
+    try {
+      expect(probe.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    } finally {
+      probe.close();
     }
   });
 

@@ -49,6 +49,7 @@ export function makeRecord(overrides: Partial<UserRecord> = {}): UserRecord {
     createdAtMs: 1_700_000_000_123,
     updatedAtMs: 1_700_000_000_456,
     version: 1,
+    mfa: null,
     ...overrides,
   };
 }
@@ -152,6 +153,19 @@ export function runUserStoreContract(name: string, makeStore: () => Promise<User
       const again = await store.update("User1", record.id, 2, { country: "CA" });
       expect(again.ok && again.record.version).toBe(3);
       expect(again.ok && again.record.firstName).toBe(firstName);
+    });
+
+    it("stores, replaces and clears the second-factor envelope (mfa) like any other field", async () => {
+      const withMfa = makeRecord({ mfa: envelope() });
+      expect(await store.create("User1", withMfa)).toEqual({ ok: true });
+      expect(await store.findById("User1", withMfa.id)).toStrictEqual(withMfa);
+      const mfa = envelope();
+      const set = await store.update("User1", withMfa.id, 1, { mfa });
+      expect(set.ok && set.record.mfa).toBe(mfa);
+      const cleared = await store.update("User1", withMfa.id, 2, { mfa: null });
+      expect(cleared.ok && cleared.record.mfa).toBeNull();
+      expect((await store.findById("User1", withMfa.id))?.mfa).toBeNull();
+      await expect(store.update("User1", withMfa.id, 3, { mfa: 42 as never })).rejects.toThrow(TypeError);
     });
 
     it("refuses an update with a stale version as conflict and changes nothing", async () => {

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { totpCode } from "../../shared/crypto/totp";
 import { GENEROUS_RATE_LIMITS } from "../helpers/env";
 import { type ApiRequestInit, apiClient, startTestServer, type TestServer } from "../helpers/local-server";
 import { createOpenApiValidator, type OpenApiDoc, type RecordedResponse } from "../helpers/openapi-validator";
@@ -93,6 +94,66 @@ describe("responses conform to the OpenAPI document", () => {
     expect((await call("POST", "/User1/logout", { token })).status).toBe(200);
     expect((await call("GET", "/User1/", { token })).status).toBe(401);
     expect((await call("GET", "/health")).status).toBe(200);
+  });
+
+  it("two-factor enrolment and login (setup, enable, 403 mfa_required, verify, status, errors) as documented", async () => {
+    const mfaUser = { ...user, email: "grace.mfa.conformance@example.com", phone: "+14155552672" };
+    expect((await call("POST", "/User2/create", { json: mfaUser })).status).toBe(201);
+    // The verify policy is spent by the flow above (3 per window here): mark the address verified in the store.
+    const store = await server.context.store();
+    const index = (await server.context.accountDeps("blindIndex")).blindIndex("User2", mfaUser.email);
+    const record = await store.findByEmailIndex("User2", index);
+    const marked = await store.update("User2", record?.id as string, record?.version as number, {
+      emailVerified: true,
+    });
+    expect(marked.ok).toBe(true);
+    const form = { username: mfaUser.email, password: PASSWORD };
+    const first = await call("POST", "/User2/login", { form });
+    const token = first.json.access_token as string;
+    expect((await call("GET", "/User2/mfa", { token })).status).toBe(200);
+    const setup = await call("POST", "/User2/mfa/totp/setup", { token });
+    expect(setup.status).toBe(200);
+    const secret = setup.json.secret as string;
+    const wrong = await call("POST", "/User2/mfa/totp/enable", {
+      token,
+      json: { code: "000000", password: PASSWORD },
+    });
+    expect(wrong.status).toBe(400);
+    const enabled = await call("POST", "/User2/mfa/totp/enable", {
+      token,
+      json: { code: totpCode(secret, Date.now()), password: PASSWORD },
+    });
+    expect(enabled.status).toBe(200);
+    const challenge = await call("POST", "/User2/login", { form });
+    expect(challenge.status).toBe(403);
+    const mfaToken = challenge.json.mfa_token as string;
+    const notEnrolled = await call("POST", "/User2/mfa/challenge", {
+      json: { mfa_token: mfaToken, method: "sms" },
+    });
+    expect(notEnrolled.status).toBe(422);
+    const ok = await call("POST", "/User2/mfa/verify", {
+      json: { mfa_token: mfaToken, method: "totp", code: totpCode(secret, Date.now() + 30_000) },
+    });
+    expect(ok.status).toBe(200);
+    expect(
+      (
+        await call("POST", "/User2/mfa/verify", {
+          json: { mfa_token: mfaToken, method: "totp", code: "123456" },
+        })
+      ).status,
+    ).toBe(401);
+    const session = ok.json.access_token as string;
+    expect((await call("GET", "/User2/mfa", { token: session })).status).toBe(200);
+    const codes = await call("POST", "/User2/mfa/recovery_codes", {
+      token: session,
+      json: { password: PASSWORD },
+    });
+    expect(codes.status).toBe(200);
+    const bad = await call("POST", "/User2/mfa/recovery_codes", {
+      token: session,
+      json: { password: "Wrong-password-1" },
+    });
+    expect(bad.status).toBe(403);
   });
 
   it("documents the error answers: 401, 422, 415, 400 and wrong credentials", async () => {

@@ -41,6 +41,8 @@ export const GENEROUS_RATE_LIMITS = [
   "token",
   "change_password",
   "logout_all",
+  "mfa",
+  "mfa_verify",
   "health",
   "operations",
   "job_signature",

@@ -56,7 +56,7 @@ describe("audit event names and outcomes", () => {
   });
 
   it("classifies every account function of the manifest: audited, or one of the known reads", async () => {
-    const reads = new Set(["profile", "reset-password-form", "verify-form"]);
+    const reads = new Set(["profile", "reset-password-form", "verify-form", "mfa-status"]);
     const manifest = await buildManifest(["User1"]);
     const audited = new Set(manifest.filter((f) => f.endpoint.audit).map((f) => f.endpoint.name));
     const accountFunctions = manifest

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { extractLinks } from "../../infra/local/outbox";
-import { NotificationSchema } from "../../shared/notifications/messages";
+import { MFA_EVENTS, NotificationSchema } from "../../shared/notifications/messages";
 import {
   type EmailNotification,
   renderEmail,
@@ -20,8 +20,38 @@ const EMAILS: EmailNotification[] = (
     { type: "email.password_reset", kind: "User1", to: "ada@example.com", name: "Ada", link: LINK },
     { type: "email.password_changed", kind: "User1", to: "ada@example.com", name: "Ada" },
     { type: "email.account_deleted", kind: "User1", to: "ada@example.com", name: "Ada" },
+    { type: "email.mfa_changed", kind: "User1", to: "ada@example.com", name: "Ada", event: "totp_enabled" },
   ] as const
 ).map((m) => NotificationSchema.parse(m) as EmailNotification);
+
+describe("second-factor notices", () => {
+  it.each(MFA_EVENTS)("renders %s with its own subject and no code, secret or link", (event) => {
+    const mail = renderEmail(
+      NotificationSchema.parse({
+        type: "email.mfa_changed",
+        kind: "User1",
+        to: "a@example.com",
+        name: "Ada",
+        event,
+      }) as EmailNotification,
+      ctx,
+    );
+    expect(mail.subject).toContain("Acme Auth");
+    expect(extractLinks(mail.html)).toEqual([]);
+    expect(mail.text).not.toMatch(/\d{6}/);
+  });
+
+  it("gives every event a different subject", () => {
+    const subjects = MFA_EVENTS.map(
+      (event) =>
+        renderEmail(
+          { type: "email.mfa_changed", kind: "User1", to: "a@example.com", name: "Ada", event },
+          ctx,
+        ).subject,
+    );
+    expect(new Set(subjects).size).toBe(MFA_EVENTS.length);
+  });
+});
 
 const VERIFY = EMAILS[0] as Extract<EmailNotification, { type: "email.verify" }>;
 

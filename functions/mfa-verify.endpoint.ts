@@ -1,0 +1,32 @@
+import { REDIS_SECRETS } from "../shared/config/secrets";
+import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
+
+/** The login's second step: `POST /{kind}/mfa/challenge` (send an SMS code), `POST /{kind}/mfa/verify`. */
+export const spec = defineEndpoint({
+  name: "mfa-verify",
+  routes: [
+    { method: "POST", path: "/mfa/challenge" },
+    { method: "POST", path: "/mfa/verify" },
+  ],
+  auth: "none",
+  rateLimit: "mfa_verify",
+  audit: { action: "mfa_verify" },
+  errors: [
+    "invalid_mfa_token",
+    "invalid_mfa_code",
+    "mfa_method_not_enrolled",
+    "phone_not_verified",
+    "too_many_attempts",
+    "sms_country_not_allowed",
+    "sms_number_type_not_allowed",
+    "otp_cooldown",
+    "sms_account_daily_limit",
+    "sms_number_account_daily_limit",
+    "otp_daily_limit",
+    "sms_budget_exhausted",
+    "conflict",
+    "queue_unavailable",
+  ],
+  secrets: [...REDIS_SECRETS, "EmailSalt", "EncryptionKey", "JwtSecret", "MongoUrl", "QstashToken"],
+  ...TOKEN_FUNCTION,
+});
