@@ -116,7 +116,10 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
     }
     return createUpstashRedis({ url: restUrl, token: restToken, timeoutMs });
   });
-  const kv = once(() => (shared ? (redis(), shared.kv()) : createUpstashKv(redis())));
+  const kv = once(() => {
+    const client = redis(); // reads this function's Redis grant, shared client or not
+    return shared ? shared.kv() : createUpstashKv(client);
+  });
   const store = once(async (): Promise<UserStore> => {
     const { mongoUrl } = config.store;
     if (shared) return shared.store();
@@ -178,7 +181,11 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
   });
   // The counters are per process (flushed to Redis in one pipeline), so a shared context's are reused.
   // Counting and the flush go to Redis: a function whose configuration withholds it fails here too.
-  const metrics = once(() => (shared ? (redis(), shared.metrics()) : createMetrics({ redis, log })));
+  const metrics = once(() => {
+    if (!shared) return createMetrics({ redis, log });
+    redis(); // reads this function's Redis grant
+    return shared.metrics();
+  });
   const opened = { store: false, auditLog: false };
   const openedStore = () => {
     opened.store = true;
