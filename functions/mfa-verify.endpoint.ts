@@ -1,4 +1,5 @@
 import { REDIS_SECRETS } from "../shared/config/secrets";
+import { SMS_SEND_CODES } from "../shared/errors";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** The login's second step: `POST /{kind}/mfa/challenge` (send an SMS code), `POST /{kind}/mfa/verify`. */
@@ -17,15 +18,8 @@ export const spec = defineEndpoint({
     "mfa_method_not_enrolled",
     "phone_not_verified",
     "too_many_attempts",
-    "sms_country_not_allowed",
-    "sms_number_type_not_allowed",
-    "otp_cooldown",
-    "sms_account_daily_limit",
-    "sms_number_account_daily_limit",
-    "otp_daily_limit",
-    "sms_budget_exhausted",
     "conflict",
-    "queue_unavailable",
+    ...SMS_SEND_CODES,
   ],
   secrets: [...REDIS_SECRETS, "EmailSalt", "EncryptionKey", "JwtSecret", "MongoUrl", "QstashToken"],
   ...TOKEN_FUNCTION,

@@ -1,4 +1,5 @@
 import { REDIS_SECRETS } from "../shared/config/secrets";
+import { SMS_SEND_CODES } from "../shared/errors";
 import { defineEndpoint, TOKEN_FUNCTION } from "../shared/http/endpoint";
 
 /** SMS code request: `POST /{kind}/otp_phone`. */
@@ -8,16 +9,7 @@ export const spec = defineEndpoint({
   auth: "bearer",
   rateLimit: "otp_phone",
   audit: { action: "otp_send" },
-  errors: [
-    "sms_country_not_allowed",
-    "sms_number_type_not_allowed",
-    "otp_cooldown",
-    "sms_account_daily_limit",
-    "sms_number_account_daily_limit",
-    "otp_daily_limit",
-    "sms_budget_exhausted",
-    "queue_unavailable",
-  ],
+  errors: [...SMS_SEND_CODES],
   secrets: [...REDIS_SECRETS, "EmailSalt", "EncryptionKey", "JwtSecret", "MongoUrl", "QstashToken"],
   ...TOKEN_FUNCTION,
 });

@@ -134,6 +134,22 @@ export const ERRORS = {
 /** A problem code of the catalogue, e.g. `"invalid_credentials"`. */
 export type ErrorCode = keyof typeof ERRORS;
 
+/**
+ * What sending an SMS code can be refused with (the SMS guard, `shared/accounts/sms-guard.ts`):
+ * destination rules (422), the cool-down and the daily caps (429), the hourly budget (503), and the
+ * queue being down. Every route that sends one lists them in its spec.
+ */
+export const SMS_SEND_CODES = [
+  "sms_country_not_allowed",
+  "sms_number_type_not_allowed",
+  "otp_cooldown",
+  "sms_account_daily_limit",
+  "sms_number_account_daily_limit",
+  "otp_daily_limit",
+  "sms_budget_exhausted",
+  "queue_unavailable",
+] as const satisfies readonly ErrorCode[];
+
 /** Whether `code` is a catalogue code (e.g. to check a code read from a response). */
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERRORS, code);
