@@ -112,17 +112,21 @@ export async function login(
   const methods = await enrolledMethods(deps.ring, kind, user);
   // With a second factor the login is not over: the attempt stays counted until a code passes,
   // so the password and the codes share one budget (mfa-login.ts).
-  if (methods.length === 0) await deps.loginThrottle.succeeded(attempt);
+  const refund = () => (methods.length === 0 ? deps.loginThrottle.succeeded(attempt) : Promise.resolve());
   if (!user.emailVerified) {
+    await refund(); // the password was right
     throw new AuthError("email_not_verified");
   }
+  // A password that is no longer the stored one is a failed attempt: it stays counted.
   if (!(await stillCurrentPassword(deps, kind, user))) throw invalidCredentials();
   if (deps.hasher.needsRehash(user.passwordHash)) {
     const passwordHash = await deps.hasher.hash(password);
     await deps.store.update(kind, user.id, user.version, { passwordHash });
   }
   if (methods.length > 0) throw await mfaRequired(deps, kind, user, epoch, methods);
-  return startSession(deps, kind, user.id, epoch, PASSWORD_ONLY);
+  // The refund and the new session's record go out together: one Redis round trip (auto-pipelining).
+  const [, session] = await Promise.all([refund(), startSession(deps, kind, user.id, epoch, PASSWORD_ONLY)]);
+  return session;
 }
 
 /**
