@@ -23,10 +23,6 @@ export const createApp = defineDeliveryFunction<EmailNotification>(spec, {
   topic: "email",
   accepts: isEmailNotification,
   missingProviderConfig: (config) => (config.mail.resendApiKey ? [] : ["RESEND_API_KEY"]),
-  async createVerifier(keys) {
-    const { createSignatureVerifier } = await import("../shared/adapters/qstash-receiver");
-    return createSignatureVerifier(keys);
-  },
   async createSender({ config }) {
     const { createResendMailer } = await import("../shared/adapters/resend-mailer");
     const mailer = createResendMailer({

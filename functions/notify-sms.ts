@@ -20,10 +20,6 @@ export const createApp = defineDeliveryFunction<SmsNotification>(spec, {
     ...(sms.twilioAuthToken ? [] : ["TWILIO_AUTH_TOKEN"]),
     ...(sms.twilioNumber ? [] : ["TWILIO_NUMBER"]),
   ],
-  async createVerifier(keys) {
-    const { createSignatureVerifier } = await import("../shared/adapters/qstash-receiver");
-    return createSignatureVerifier(keys);
-  },
   async createSender({ config }) {
     const { createTwilioSms } = await import("../shared/adapters/twilio-sms");
     const sms = createTwilioSms({

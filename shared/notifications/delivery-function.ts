@@ -5,7 +5,7 @@ import type { FunctionContext } from "../http/context";
 import type { EndpointSpec } from "../http/endpoint";
 import { type CreateApp, defineFunction } from "../http/function-app";
 import { requireQstashSignature } from "../http/signature-guard";
-import type { QueueTopic, SendResult, SignatureVerifier } from "../ports/notifications";
+import type { QueueTopic, SendResult } from "../ports/notifications";
 import { consumeDelivery, deliveryResponse } from "./consume";
 import type { Notification } from "./messages";
 
@@ -32,11 +32,6 @@ export interface DeliveryFunctionOptions<M extends Notification> {
    * dynamically inside it to keep it out of every other function.
    */
   createSender(ctx: FunctionContext): Promise<NotificationSender<M>>;
-  /**
-   * Builds the QStash signature verifier from the signing keys (the adapter, imported by the
-   * function module: this module never imports one).
-   */
-  createVerifier(keys: { currentSigningKey: string; nextSigningKey: string }): Promise<SignatureVerifier>;
 }
 
 /**
@@ -78,13 +73,8 @@ export function defineDeliveryFunction<M extends Notification>(
       });
     }
 
-    const verifier = lazy(async (): Promise<SignatureVerifier> => {
-      if (missingSigning.length > 0) throw notConfigured(missingSigning);
-      return options.createVerifier({
-        currentSigningKey: config.qstash.currentSigningKey ?? "",
-        nextSigningKey: config.qstash.nextSigningKey ?? "",
-      });
-    });
+    // The context's verifier throws a ConfigError naming a missing signing key (→ 500: QStash retries).
+    const verifier = () => ctx.qstashVerifier();
     const sender = lazy(async () => {
       if (missingProvider.length > 0) throw notConfigured(missingProvider);
       return options.createSender(ctx);

@@ -13,6 +13,7 @@ import type { Redis } from "@upstash/redis";
 import { createUpstashKv, createUpstashRedis } from "../adapters/upstash-kv";
 import { restrictConfig } from "../config/grants";
 import { type Config, parseConfig } from "../config/schema";
+import { ConfigError } from "../errors";
 import type { FunctionContext } from "../http/context";
 import type { EndpointSpec } from "../http/endpoint";
 import type { OpenApiDocument } from "../http/openapi";
@@ -156,11 +157,16 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
     return createQstashJobQueue({ token, appUrl: config.appUrl, ...(url ? { baseUrl: url } : {}) });
   });
   const qstashVerifier = once(async (): Promise<SignatureVerifier> => {
+    const { currentSigningKey, nextSigningKey } = config.qstash;
+    if (!currentSigningKey || !nextSigningKey) {
+      const missing = [
+        ...(currentSigningKey ? [] : ["QSTASH_CURRENT_SIGNING_KEY"]),
+        ...(nextSigningKey ? [] : ["QSTASH_NEXT_SIGNING_KEY"]),
+      ];
+      throw new ConfigError(missing.map((name) => `${name}: required to verify QStash deliveries (not set)`));
+    }
     const { createSignatureVerifier } = await import("../adapters/qstash-receiver");
-    return createSignatureVerifier({
-      currentSigningKey: config.qstash.currentSigningKey ?? "",
-      nextSigningKey: config.qstash.nextSigningKey ?? "",
-    });
+    return createSignatureVerifier({ currentSigningKey, nextSigningKey });
   });
   const auditLog = once(async (): Promise<AuditLog> => {
     const { retentionDays } = config.audit;
