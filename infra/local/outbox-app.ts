@@ -1,4 +1,5 @@
 import { Hono, type MiddlewareHandler } from "hono";
+import { securityHeaders } from "../../shared/http/app";
 import type { CapturedEmail, CapturedSms, Outbox } from "./outbox";
 
 /**
@@ -116,7 +117,7 @@ export const loopbackHostOnly: MiddlewareHandler = async function loopbackHostOn
  */
 export function createOutboxApp(outbox: Outbox): Hono {
   const app = new Hono();
-  app.use("/_dev/*", loopbackHostOnly);
+  app.use("/_dev/*", securityHeaders(), loopbackHostOnly);
   app.get("/_dev/outbox", (c) => {
     c.header("Cache-Control", "no-store");
     c.header("Content-Security-Policy", PAGE_CSP);

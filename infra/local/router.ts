@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { parseConfig } from "../../shared/config/schema";
 import type { SecretName } from "../../shared/config/secrets";
-import { securityHeaders } from "../../shared/http/app";
 import type { FunctionContext } from "../../shared/http/context";
 import { type ContextOptions, createContext } from "../../shared/wiring/context";
 import { PASSWORD_SETTER } from "../../shared/wiring/passwords";
@@ -49,7 +48,7 @@ export interface RouterOptions {
 
 /**
  * Every manifest function's `createApp(ctx)` behind one Hono app, routed as API Gateway routes
- * them: exact `METHOD /path` routes, the shared security headers on every answer, everything else
+ * them: exact `METHOD /path` routes (each function app adds the shared security headers), everything else
  * to the `gatewayDefault` function as API Gateway's `$default` route does (405 problem+json with
  * `Allow` for a known path asked with another method, 404 otherwise: `functions/not-found.ts`),
  * and CORS preflights to the owning function when `CORS_ORIGINS` is set. The local runtime serves
@@ -66,8 +65,8 @@ export async function createFunctionRouter(
   const { config } = context;
   const manifest = await buildManifest(config.userKinds);
   const app = new Hono();
-  // The same headers as every function app; a function's own headers pass through unchanged.
-  app.use(securityHeaders());
+  // No middleware here: every function app sets the security headers itself (createFunctionApp),
+  // as deployed, and what is mounted first (the dev outbox) sets its own.
   mountFirst?.(app);
   const paths = new Set<string>();
   const corsEnabled = config.http.corsOrigins.length > 0;

@@ -1,14 +1,17 @@
-import { Redis } from "@upstash/redis";
+import { Redis, type Requester } from "@upstash/redis";
 import { type Kv, KvUnavailableError } from "../ports/kv";
 
 /**
- * Builds the `@upstash/redis` REST client used by the {@link Kv} adapter and by `@upstash/ratelimit`.
+ * Builds the `@upstash/redis` REST client used by the {@link Kv} adapter and by `@upstash/ratelimit`,
+ * over the client's own `fetch` transport (Web APIs only: runs on any runtime).
  *
  * - `automaticDeserialization: false`: values come back exactly as stored (the default would turn
  *   the string `"123456"` into the number 123456; see notes/protocols.md §1).
  * - `signal` is a FUNCTION returning a fresh timeout signal per request: with a function the client
  *   throws on timeout, whereas a static signal makes it return a fake `"Aborted"` success.
  * - One retry on network errors only (the default 5 retries take ~4.3 s against a dead server).
+ *
+ * Node functions use {@link upstashRedisOver} with the Node transport instead (`upstash-node-transport.ts`).
  *
  * @param options.timeoutMs per-request timeout in milliseconds.
  */
@@ -21,6 +24,36 @@ export function createUpstashRedis(options: { url: string; token: string; timeou
     retry: { retries: 1, backoff: () => 50 },
     signal: () => AbortSignal.timeout(options.timeoutMs),
   });
+}
+
+/**
+ * `@upstash/redis` over a custom {@link Requester} (the client's documented extension point),
+ * configured as {@link createUpstashRedis} configures its own: the requester-only constructor
+ * skips the client's options, so they are set here, through the members the client declares for
+ * subclasses.
+ * - `automaticDeserialization: false`: values come back exactly as stored.
+ * - Auto-pipelining on (the client's default): commands issued in the same tick share one HTTP
+ *   round trip.
+ * - No telemetry headers.
+ */
+class RequesterRedis extends Redis {
+  constructor(requester: Requester) {
+    super(requester);
+    this.opts = { automaticDeserialization: false };
+    this.enableTelemetry = false;
+    this.enableAutoPipelining = true;
+    // biome-ignore lint/correctness/noConstructorReturn: the client's own constructor returns its auto-pipelining proxy the same way
+    return this.autoPipeline() as RequesterRedis;
+  }
+}
+
+/**
+ * The same client as {@link createUpstashRedis}, speaking through `requester` (e.g. the Node
+ * transport of `upstash-node-transport.ts`). Commands, scripts, pipelines and auto-pipelining stay
+ * the client's own.
+ */
+export function upstashRedisOver(requester: Requester): Redis {
+  return new RequesterRedis(requester);
 }
 
 // Bitmaps are read and written with one script call each, so a Bloom-filter probe or insert of

@@ -92,6 +92,40 @@ export interface AccessTokens {
 
 const TYP = "at+jwt";
 const MAX_TOKEN_CHARS = 8192;
+/** Tokens whose verification an instance remembers (about 0.5 KB each). */
+export const VERIFIED_TOKEN_CACHE_SIZE = 1024;
+
+/**
+ * The tokens this instance has verified, with their claims and the second until which the
+ * time-dependent checks still pass. Everything else jose checks (signature, `alg`, `typ`, `iss`,
+ * `aud`, the required claims, `iat`/`nbf` not in the future) depends only on the token and the
+ * keys, which cannot change for one {@link createAccessTokens} instance, so a later presentation
+ * of the same token needs only the clock compared again: no second HMAC or signature check (the
+ * largest cost of an authenticated request after I/O). Revocation is not part of verification and
+ * is still read from Redis on every request. Bounded: the oldest entry goes first.
+ */
+function verifiedTokenCache(maxEntries: number) {
+  const entries = new Map<string, { audience: string; claims: AccessTokenClaims; validUntilSeconds: number }>();
+  return {
+    /** The remembered claims (a copy), or undefined when unknown, for another audience, or expired. */
+    get(token: string, audience: string, nowSeconds: number): AccessTokenClaims | undefined {
+      const entry = entries.get(token);
+      if (entry === undefined) return undefined;
+      if (nowSeconds > entry.validUntilSeconds) {
+        entries.delete(token);
+        return undefined;
+      }
+      return entry.audience === audience ? { ...entry.claims } : undefined;
+    },
+    set(token: string, audience: string, claims: AccessTokenClaims, validUntilSeconds: number): void {
+      if (entries.size >= maxEntries) {
+        const oldest = entries.keys().next().value;
+        if (oldest !== undefined) entries.delete(oldest);
+      }
+      entries.set(token, { audience, claims: { ...claims }, validUntilSeconds });
+    },
+  };
+}
 const REGISTERED = new Set(["iss", "sub", "aud", "iat", "exp", "nbf", "jti"]);
 const CURVES = { EdDSA: { kty: "OKP", crv: "Ed25519" }, ES256: { kty: "EC", crv: "P-256" } } as const;
 
@@ -211,10 +245,15 @@ export async function createAccessTokens(opts: AccessTokensOptions): Promise<Acc
     return { token, jti, issuedAt, expiresAt };
   };
 
+  const verified = verifiedTokenCache(VERIFIED_TOKEN_CACHE_SIZE);
   const verify: AccessTokens["verify"] = async (token, audience) => {
     try {
       if (typeof token !== "string" || token.length > MAX_TOKEN_CHARS) throw new TypeError("bad token");
       if (typeof audience !== "string" || audience.length === 0) throw new TypeError("audience is required");
+      // jose compares against whole seconds of `currentDate` (its `epoch()`), so does the cache.
+      const nowSeconds = Math.floor(nowMs() / 1000);
+      const known = verified.get(token, audience, nowSeconds);
+      if (known !== undefined) return known;
       const { payload } = await jwtVerify(
         token,
         (protectedHeader) => {
@@ -231,10 +270,19 @@ export async function createAccessTokens(opts: AccessTokensOptions): Promise<Acc
           requiredClaims: ["sub", "jti", "exp", "iat"],
           maxTokenAge: ttlSeconds,
           clockTolerance: clockToleranceSeconds,
-          currentDate: new Date(nowMs()),
+          currentDate: new Date(nowSeconds * 1000),
         },
       );
-      return claimsOf(payload, audience);
+      const claims = claimsOf(payload, audience);
+      // jose's time checks, as they will stand later: `exp` passes while now < exp + tolerance,
+      // the age while now ≤ iat + ttl + tolerance; `iat` and `nbf` only get further in the past.
+      verified.set(
+        token,
+        audience,
+        claims,
+        Math.min(claims.exp - 1, claims.iat + ttlSeconds) + clockToleranceSeconds,
+      );
+      return claims;
     } catch (error) {
       throw invalidToken(error);
     }

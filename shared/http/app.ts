@@ -234,14 +234,15 @@ export function createFunctionApp(options: FunctionAppOptions): OpenAPIHono<AppE
       }),
     );
   }
-  app.use(
-    bodyLimit({
-      maxSize: options.bodyLimitBytes,
-      onError: () => {
-        throw problems.payloadTooLarge(options.bodyLimitBytes);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: options.bodyLimitBytes,
+    onError: () => {
+      throw problems.payloadTooLarge(options.bodyLimitBytes);
+    },
+  });
+  // A GET or HEAD request has no body (Fetch: a Request with one cannot be built), so there is
+  // nothing to limit; asking for `body` would only make the Node adapter build a full Request.
+  app.use((c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
 
   app.notFound((c) => problemResponse(problems.notFound(), c.get("requestId")));
   app.onError((err, c) => toProblem(err, c));

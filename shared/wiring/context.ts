@@ -10,7 +10,8 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Redis } from "@upstash/redis";
-import { createUpstashKv, createUpstashRedis } from "../adapters/upstash-kv";
+import { createUpstashKv, upstashRedisOver } from "../adapters/upstash-kv";
+import { createNodeRequester } from "../adapters/upstash-node-transport";
 import { restrictConfig } from "../config/grants";
 import { type Config, parseConfig } from "../config/schema";
 import { ConfigError } from "../errors";
@@ -115,7 +116,8 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
         "UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN are not set: run `npm run dev`, which starts a local bridge",
       );
     }
-    return createUpstashRedis({ url: restUrl, token: restToken, timeoutMs });
+    // Node's HTTP client rather than fetch: see upstash-node-transport.ts (cold start, CPU per call).
+    return upstashRedisOver(createNodeRequester({ url: restUrl, token: restToken, timeoutMs }));
   });
   const kv = once(() => {
     const client = redis(); // reads this function's Redis grant, shared client or not

@@ -35,7 +35,8 @@ import { GENEROUS_RATE_LIMITS, testEnv } from "../helpers/env";
  *   interleaved with the function's, so both see the same machine load. Node's own start-up is
  *   not included (both are timed inside the process).
  *
- * Prints a table; no assertions. Run: `npm run bench` or `npx tsx test/bench/function-cold-start.ts`.
+ * Prints a table; no assertions. Run: `npm run bench` or `npx tsx test/bench/function-cold-start.ts`
+ * (`--only Profile,Login` for some functions, `--cpu-prof <dir>` for a V8 CPU profile of each of their runs).
  */
 const RUNS = 5;
 const execFileAsync = promisify(execFile);
@@ -147,12 +148,18 @@ interface Run {
  * One fresh process. Asynchronous on purpose: the Upstash bridge the child talks to runs in this
  * process, and a synchronous spawn would block it for the child's whole life.
  */
-function runOnce(env: NodeJS.ProcessEnv, entry: string, method: string, path: string): Promise<Run> {
+function runOnce(
+  env: NodeJS.ProcessEnv,
+  entry: string,
+  method: string,
+  path: string,
+  nodeArgs: readonly string[] = [],
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     // In the bundle's directory, as on Lambda (the docs function reads its copied `openapi.json`).
     execFile(
       process.execPath,
-      [runner, entry, method, path],
+      [...nodeArgs, runner, entry, method, path],
       { env, cwd: dirname(entry) },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`${relative(root, entry)} ${method} ${path}: ${stderr.slice(0, 800)}`));
@@ -227,6 +234,9 @@ try {
   // `--only Profile,Login` measures just those functions (beside the all-in-one).
   const onlyArg = process.argv.indexOf("--only");
   const only = onlyArg > 0 ? new Set((process.argv[onlyArg + 1] ?? "").split(",")) : undefined;
+  // `--cpu-prof <dir>` writes a V8 CPU profile of each function run (not the baselines) there.
+  const profArg = process.argv.indexOf("--cpu-prof");
+  const profDir = profArg > 0 ? process.argv[profArg + 1] : undefined;
   const rows: string[][] = [];
   for (const fn of manifest.filter((f) => !only || only.has(f.name))) {
     const built = await bundle(fn.name, fn);
@@ -235,7 +245,10 @@ try {
     const theirs: Run[] = [];
     const monos: Run[] = [];
     for (let i = 0; i < RUNS; i++) {
-      mine.push(await runOnce(env, built.entry, route.method, route.path));
+      const prof = profDir
+        ? ["--cpu-prof", "--cpu-prof-interval=100", `--cpu-prof-dir=${join(profDir, fn.name)}`]
+        : [];
+      mine.push(await runOnce(env, built.entry, route.method, route.path, prof));
       theirs.push(await runOnce(env, all.entry, route.method, route.path));
       monos.push(await runOnce(env, mono.entry, route.method, route.path));
     }

@@ -4,15 +4,29 @@
  * (`UPSTASH_REDIS_REST_URL`, `QSTASH_TOKEN`, `RESEND_API_KEY`, `TWILIO_SID` set: the runtime starts
  * none of its own). Answers `cpu` over IPC with its `process.cpuUsage()` (microseconds), so the
  * benchmark charges each scenario exactly this process's CPU. Stops on SIGTERM or when the parent
- * goes away.
+ * goes away. `profileStart` / `profileStop(file)` take a V8 CPU profile of a window (JSON to `file`).
  */
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { startLocalRuntime } from "../../../infra/local/runtime";
 import { serveIpc } from "./ipc";
 
 const runtime = await startLocalRuntime({ port: 0, persistRedis: false });
+// V8's CPU profiler over one scenario's measured window (`--cpu-prof <dir>` of the benchmark).
+const inspector = new Session();
+inspector.connect();
 serveIpc({
   url: () => runtime.url,
   cpu: () => process.cpuUsage(),
+  profileStart: async () => {
+    await inspector.post("Profiler.enable");
+    await inspector.post("Profiler.setSamplingInterval", { interval: 100 });
+    await inspector.post("Profiler.start");
+  },
+  profileStop: async (file) => {
+    const { profile } = await inspector.post("Profiler.stop");
+    writeFileSync(String(file), JSON.stringify(profile));
+  },
 });
 let stopping = false;
 const stop = () => {

@@ -9,12 +9,13 @@ import {
   jwtVerify,
   SignJWT,
 } from "jose";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { base64UrlEncode, utf8Encode } from "../../../shared/crypto/encoding";
 import {
   type AccessTokens,
   type AccessTokensOptions,
   createAccessTokens,
+  VERIFIED_TOKEN_CACHE_SIZE,
 } from "../../../shared/crypto/tokens";
 import { AuthError, ConfigError } from "../../../shared/errors";
 
@@ -295,5 +296,98 @@ describe("access tokens: configuration", () => {
         ConfigError,
       );
     }
+  });
+});
+
+describe("access tokens: an instance remembers the tokens it verified", () => {
+  /** An instance on a clock the test moves, counting jose's signature checks (WebCrypto calls). */
+  async function movableTokens(overrides: Partial<AccessTokensOptions> = {}) {
+    let now = T0_MS;
+    const tokens = await createAccessTokens({
+      algorithm: "HS256",
+      secret: SECRET,
+      issuer: ISSUER,
+      ttlSeconds: 1800,
+      nowMs: () => now,
+      ...overrides,
+    });
+    const sign = vi.spyOn(crypto.subtle, "sign");
+    const verify = vi.spyOn(crypto.subtle, "verify");
+    return {
+      tokens,
+      at: (ms: number) => {
+        now = ms;
+      },
+      signatureChecks: () => sign.mock.calls.length + verify.mock.calls.length,
+    };
+  }
+  afterEach(() => vi.restoreAllMocks());
+
+  it("verifies the signature of a token once; later presentations return the same claims", async () => {
+    const t = await movableTokens();
+    const { token } = await t.tokens.issue({ subject: "usr_1", audience: "User1" });
+    const before = t.signatureChecks();
+    const first = await t.tokens.verify(token, "User1");
+    const checksForFirst = t.signatureChecks() - before;
+    expect(checksForFirst).toBeGreaterThan(0);
+    const second = await t.tokens.verify(token, "User1");
+    expect(t.signatureChecks() - before).toBe(checksForFirst);
+    expect(second).toEqual(first);
+    second.sub = "usr_2"; // a caller changing its copy changes nothing for the next one
+    expect((await t.tokens.verify(token, "User1")).sub).toBe("usr_1");
+  });
+
+  it("still refuses a remembered token once its exp (plus tolerance) has passed", async () => {
+    const t = await movableTokens({ ttlSeconds: 1800 });
+    const { token } = await t.tokens.issue({ subject: "usr_1", audience: "User1" });
+    expect((await t.tokens.verify(token, "User1")).sub).toBe("usr_1");
+    t.at(T0_MS + (1800 + 4) * 1000); // inside the 5 s tolerance, as jose decides
+    expect((await t.tokens.verify(token, "User1")).sub).toBe("usr_1");
+    t.at(T0_MS + (1800 + 5) * 1000); // exp <= now - tolerance: jose refuses from here
+    await expectInvalidToken(t.tokens.verify(token, "User1"));
+    t.at(T0_MS + (1800 + 4) * 1000); // and the refusal is not cached as a success either way
+    expect((await t.tokens.verify(token, "User1")).sub).toBe("usr_1");
+  });
+
+  it("still refuses a remembered token once it is older than the TTL, whatever its exp", async () => {
+    const t = await movableTokens();
+    const stale = await forgeHs256(validClaims({ iat: T0, exp: T0 + 7200 }));
+    expect((await t.tokens.verify(stale, "User1")).sub).toBe("usr_1");
+    t.at(T0_MS + (1800 + 5) * 1000); // age − tolerance = ttl: still accepted by jose
+    expect((await t.tokens.verify(stale, "User1")).sub).toBe("usr_1");
+    t.at(T0_MS + (1800 + 6) * 1000);
+    await expectInvalidToken(t.tokens.verify(stale, "User1"));
+  });
+
+  it("does not let a token remembered for one audience pass for another", async () => {
+    const t = await movableTokens();
+    const { token } = await t.tokens.issue({ subject: "usr_1", audience: "User1" });
+    await t.tokens.verify(token, "User1");
+    await expectInvalidToken(t.tokens.verify(token, "User2"));
+  });
+
+  it("never remembers a refusal: a tampered token is checked in full every time", async () => {
+    const t = await movableTokens();
+    const { token } = await t.tokens.issue({ subject: "usr_1", audience: "User1" });
+    await t.tokens.verify(token, "User1");
+    const [h, p, s] = token.split(".") as [string, string, string];
+    const tampered = `${h}.${p}.${s.slice(0, -2)}${s.endsWith("AA") ? "BB" : "AA"}`;
+    const before = t.signatureChecks();
+    await expectInvalidToken(t.tokens.verify(tampered, "User1"));
+    await expectInvalidToken(t.tokens.verify(tampered, "User1"));
+    expect(t.signatureChecks() - before).toBeGreaterThanOrEqual(2);
+  });
+
+  it(`keeps at most ${VERIFIED_TOKEN_CACHE_SIZE} tokens, forgetting the oldest first`, async () => {
+    const t = await movableTokens();
+    const issued = [];
+    for (let i = 0; i <= VERIFIED_TOKEN_CACHE_SIZE; i++)
+      issued.push((await t.tokens.issue({ subject: `usr_${i}`, audience: "User1" })).token);
+    for (const token of issued) await t.tokens.verify(token, "User1");
+    const before = t.signatureChecks();
+    await t.tokens.verify(issued.at(-1) as string, "User1"); // newest: remembered
+    expect(t.signatureChecks()).toBe(before);
+    await t.tokens.verify(issued[0] as string, "User1"); // oldest: evicted, checked again
+    expect(t.signatureChecks()).toBeGreaterThan(before);
   });
 });
