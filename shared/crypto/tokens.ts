@@ -105,7 +105,10 @@ export const VERIFIED_TOKEN_CACHE_SIZE = 1024;
  * is still read from Redis on every request. Bounded: the oldest entry goes first.
  */
 function verifiedTokenCache(maxEntries: number) {
-  const entries = new Map<string, { audience: string; claims: AccessTokenClaims; validUntilSeconds: number }>();
+  const entries = new Map<
+    string,
+    { audience: string; claims: AccessTokenClaims; validUntilSeconds: number }
+  >();
   return {
     /** The remembered claims (a copy), or undefined when unknown, for another audience, or expired. */
     get(token: string, audience: string, nowSeconds: number): AccessTokenClaims | undefined {
