@@ -13,6 +13,7 @@ import { errorFields } from "../observability/logger";
 import type { AppEnv } from "./app";
 import { rateLimitSubject } from "./client-address";
 import { problems } from "./problem";
+import { setResponseHeaders } from "./response-headers";
 
 /** Options of {@link createRateLimits}. */
 export interface RateLimitsOptions {
@@ -351,10 +352,7 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
             !a || b.remaining < a.remaining || (b.remaining === a.remaining && b.resetMs > a.resetMs) ? b : a,
           undefined,
         );
-        if (tightest) {
-          for (const [name, value] of Object.entries(rateLimitHeaders(tightest, nowMs)))
-            c.header(name, value);
-        }
+        if (tightest) setResponseHeaders(c, rateLimitHeaders(tightest, nowMs));
       };
     },
   };
@@ -437,6 +435,6 @@ export function enforcingMiddleware(enforce: AddressLimit["enforce"]): Middlewar
   return async function addressLimit(c, next) {
     const headers = await enforce(c);
     await next();
-    for (const [name, value] of Object.entries(headers)) c.header(name, value);
+    setResponseHeaders(c, headers);
   };
 }

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { setResponseHeaders } from "./response-headers";
 
 /** The only request ids accepted from outside: 1–128 characters of `[A-Za-z0-9._-]`. */
 export const REQUEST_ID_FORMAT = /^[A-Za-z0-9._-]{1,128}$/;
@@ -34,6 +35,6 @@ export function requestIds(options: RequestIdOptions): MiddlewareHandler {
     c.set("requestId", id);
     await next();
     // After the handler, so error responses (built by the error handler) carry it too.
-    c.header("X-Request-Id", id);
+    setResponseHeaders(c, { "X-Request-Id": id });
   };
 }
