@@ -20,6 +20,14 @@ export class UpstashTimeoutError extends Error {
   }
 }
 
+/** A request that failed before Redis could have seen it (the one kind that is sent again). */
+class UnsentRequestError extends Error {
+  constructor(cause: Error) {
+    super(`Upstash REST request not sent: ${cause.message}`, { cause });
+    this.name = "UnsentRequestError";
+  }
+}
+
 /**
  * The Upstash REST protocol (notes/protocols.md §1) over `node:http(s)` with keep-alive sockets,
  * as a `Requester` for `@upstash/redis` (its documented extension point; commands, scripts,
@@ -40,9 +48,10 @@ export class UpstashTimeoutError extends Error {
  * - Strings come back as sent (no `Upstash-Encoding: base64`: every value this service stores is
  *   UTF-8 text, so the base64 round trip bought nothing but CPU).
  * - A non-2xx answer throws `UpstashError("<error>, command was: …")`, a non-JSON body
- *   `UpstashJSONParseError`, silence for `timeoutMs` an {@link UpstashTimeoutError} (never retried:
- *   the command may have run). A network error (a keep-alive socket the server had closed) is
- *   retried once.
+ *   `UpstashJSONParseError`, silence for `timeoutMs` an {@link UpstashTimeoutError}. A request
+ *   is sent a second time only when it cannot have reached Redis (connection refused, or a
+ *   kept-alive socket the server had closed); any other network error is thrown, since the command
+ *   may have run (an INCR must not count twice).
  */
 export function createNodeRequester(options: NodeRequesterOptions): Requester {
   const base = new URL(options.url);
@@ -57,6 +66,7 @@ export function createNodeRequester(options: NodeRequesterOptions): Requester {
 
   const once = (path: string, body: string) =>
     new Promise<{ status: number; text: string; syncToken: string | undefined }>((resolve, reject) => {
+      let answered = false;
       const req = send(
         {
           agent,
@@ -73,6 +83,7 @@ export function createNodeRequester(options: NodeRequesterOptions): Requester {
           },
         },
         (res: IncomingMessage) => {
+          answered = true;
           const chunks: Buffer[] = [];
           res.on("data", (chunk: Buffer) => chunks.push(chunk));
           res.on("error", reject);
@@ -87,7 +98,15 @@ export function createNodeRequester(options: NodeRequesterOptions): Requester {
         },
       );
       req.setTimeout(options.timeoutMs, () => req.destroy(new UpstashTimeoutError(options.timeoutMs)));
-      req.on("error", reject);
+      req.on("error", (error: NodeJS.ErrnoException) => {
+        // Safe to send again only when the command cannot have reached Redis: the connection was
+        // refused, or a kept-alive socket the server had already closed broke before any answer
+        // (Node's documented keep-alive race: `reusedSocket` and ECONNRESET).
+        const unsent =
+          error.code === "ECONNREFUSED" ||
+          (req.reusedSocket && !answered && (error.code === "ECONNRESET" || error.code === "EPIPE"));
+        reject(unsent ? new UnsentRequestError(error) : error);
+      });
       req.end(body);
     });
 
@@ -106,7 +125,7 @@ export function createNodeRequester(options: NodeRequesterOptions): Requester {
       try {
         answer = await once(path, body);
       } catch (error) {
-        if (error instanceof UpstashTimeoutError) throw error;
+        if (!(error instanceof UnsentRequestError)) throw error;
         answer = await once(path, body);
       }
       if (answer.syncToken !== undefined) syncToken = answer.syncToken;

@@ -127,22 +127,50 @@ describe("Upstash over Node's HTTP client", () => {
     }
   });
 
-  it("resends once when the connection breaks (a keep-alive socket the server had closed)", async () => {
+  it("sends again when a kept-alive socket turns out closed, and only then (the command cannot have run)", async () => {
     let requests = 0;
-    const flaky = await startServer((req, res) => {
+    const server = await startServer((req, res) => {
       requests++;
-      if (requests === 1) {
-        req.socket.destroy();
-        return;
-      }
-      answerV(req, res);
+      // The second request arrives on the kept-alive socket of the first: drop it unanswered,
+      // as a server does that closed an idle connection.
+      if (requests === 2) req.socket.destroy();
+      else answerV(req, res);
     });
     try {
-      expect(await nodeClient(flaky.url).get("x")).toBe("v");
-      expect(requests).toBe(2);
+      const redis = nodeClient(server.url);
+      expect(await redis.get("a")).toBe("v");
+      expect(await redis.get("b")).toBe("v");
+      expect(requests).toBe(3);
+      expect(server.connections()).toBe(2);
     } finally {
-      await flaky.close();
+      await server.close();
     }
+  });
+
+  it("does not send again when a fresh connection breaks (the command may have run)", async () => {
+    let requests = 0;
+    const server = await startServer((req) => {
+      requests++;
+      req.socket.destroy();
+    });
+    try {
+      await expect(nodeClient(server.url).incr("n")).rejects.toThrow();
+      expect(requests).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("reports a refused connection (after one more try: nothing was sent) with ECONNREFUSED as its cause", async () => {
+    const server = await startServer(answerV);
+    const url = server.url;
+    await server.close();
+    const errors: unknown[] = [];
+    await nodeClient(url)
+      .get("x")
+      .catch((e: unknown) => errors.push(e));
+    expect(errors).toHaveLength(1);
+    expect(String((errors[0] as Error).cause ?? errors[0])).toMatch(/ECONNREFUSED/);
   });
 
   it("reuses one keep-alive connection for sequential requests", async () => {
