@@ -106,3 +106,28 @@ export async function aesGcmDecrypt(
 export function randomIv(): Uint8Array<ArrayBuffer> {
   return crypto.getRandomValues(new Uint8Array(GCM_IV_BYTES));
 }
+
+/**
+ * An AES-256-GCM implementation with the contract of {@link aesGcmEncrypt} and
+ * {@link aesGcmDecrypt}: `ciphertext || tag` layout, 12-byte IVs and 16-byte tags only, a
+ * RangeError for a bad IV or raw key on encryption, one opaque CryptoError for any failure to
+ * decrypt. {@link webCryptoAesGcm} is the portable one; a runtime may supply a faster one with
+ * the same contract (Node: `shared/adapters/node-aes-gcm.ts`), chosen by the composition root.
+ */
+export interface AesGcmCipher {
+  encrypt(
+    key: CryptoKey | Uint8Array,
+    iv: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+  ): Promise<Uint8Array>;
+  decrypt(
+    key: CryptoKey | Uint8Array,
+    iv: Uint8Array,
+    ciphertextWithTag: Uint8Array,
+    aad: Uint8Array,
+  ): Promise<Uint8Array>;
+}
+
+/** AES-256-GCM over WebCrypto (any runtime). */
+export const webCryptoAesGcm: AesGcmCipher = { encrypt: aesGcmEncrypt, decrypt: aesGcmDecrypt };

@@ -21,7 +21,7 @@
  * same opaque {@link CryptoError}.
  */
 import { ConfigError, CryptoError } from "../errors";
-import { AES_KEY_BYTES, aesGcmDecrypt, aesGcmEncrypt, importAesGcmKey, randomIv } from "./aes-gcm";
+import { AES_KEY_BYTES, type AesGcmCipher, importAesGcmKey, randomIv, webCryptoAesGcm } from "./aes-gcm";
 import { base64UrlDecode, base64UrlEncode, utf8Decode, utf8Encode } from "./encoding";
 
 /** Envelope format version prefix. */
@@ -163,13 +163,21 @@ function authenticatedData(kid: string, purpose: Purpose, aad: string): Uint8Arr
   return utf8Encode(`${ENVELOPE_VERSION}.${kid}.${purpose}|${aad}`);
 }
 
-async function sealWith(key: CryptoKey, kid: string, purpose: Purpose, plaintext: Uint8Array, aad: string) {
+async function sealWith(
+  cipher: AesGcmCipher,
+  key: CryptoKey,
+  kid: string,
+  purpose: Purpose,
+  plaintext: Uint8Array,
+  aad: string,
+) {
   const iv = randomIv();
-  const ct = await aesGcmEncrypt(key, iv, plaintext, authenticatedData(kid, purpose, aad));
+  const ct = await cipher.encrypt(key, iv, plaintext, authenticatedData(kid, purpose, aad));
   return serialize(kid, iv, ct);
 }
 
 async function openWith(
+  cipher: AesGcmCipher,
   resolveKey: (kid: string) => CryptoKey | undefined,
   purpose: Purpose,
   envelope: string,
@@ -178,7 +186,7 @@ async function openWith(
   const { kid, iv, ct } = parse(envelope);
   const key = resolveKey(kid);
   if (key === undefined) throw new CryptoError();
-  return aesGcmDecrypt(key, iv, ct, authenticatedData(kid, purpose, aad));
+  return cipher.decrypt(key, iv, ct, authenticatedData(kid, purpose, aad));
 }
 
 function decodeText(bytes: Uint8Array): string {
@@ -193,14 +201,19 @@ function decodeText(bytes: Uint8Array): string {
  * Imports a raw 32-byte data key as a {@link DataKey}. Used right after
  * {@link KeyRing.generateDataKey} for a new record; existing records go through
  * {@link KeyRing.unwrapDataKey}.
+ * @param cipher the AES-256-GCM implementation (WebCrypto unless the runtime supplies another).
  * @throws RangeError when the key is not 32 bytes.
  */
-export async function importDataKey(rawKey: Uint8Array): Promise<DataKey> {
+export async function importDataKey(
+  rawKey: Uint8Array,
+  cipher: AesGcmCipher = webCryptoAesGcm,
+): Promise<DataKey> {
   const key = await importAesGcmKey(rawKey);
   const only = (kid: string) => (kid === DATA_KEY_KID ? key : undefined);
   return {
-    encryptField: (plaintext, aad) => sealWith(key, DATA_KEY_KID, "field", utf8Encode(plaintext), aad),
-    decryptField: async (envelope, aad) => decodeText(await openWith(only, "field", envelope, aad)),
+    encryptField: (plaintext, aad) =>
+      sealWith(cipher, key, DATA_KEY_KID, "field", utf8Encode(plaintext), aad),
+    decryptField: async (envelope, aad) => decodeText(await openWith(cipher, only, "field", envelope, aad)),
   };
 }
 
@@ -222,13 +235,20 @@ function validateSpec(spec: KeyRingSpec): string[] {
   return problems;
 }
 
+/** Options of {@link createKeyRing}. */
+export interface KeyRingOptions {
+  /** The AES-256-GCM implementation. @default webCryptoAesGcm (Node functions get node:crypto's). */
+  cipher?: AesGcmCipher;
+}
+
 /**
  * Builds a {@link KeyRing}, importing every key once as a non-extractable `CryptoKey`.
  *
  * @throws ConfigError listing every problem: no keys, a key not 32 bytes, a malformed, reserved
  *   (`dk`) or duplicate id, or an active id that is not in the ring.
  */
-export async function createKeyRing(spec: KeyRingSpec): Promise<KeyRing> {
+export async function createKeyRing(spec: KeyRingSpec, options: KeyRingOptions = {}): Promise<KeyRing> {
+  const cipher = options.cipher ?? webCryptoAesGcm;
   const problems = validateSpec(spec);
   if (problems.length > 0) throw new ConfigError(problems);
   const keys = new Map<string, CryptoKey>();
@@ -238,13 +258,13 @@ export async function createKeyRing(spec: KeyRingSpec): Promise<KeyRing> {
   const resolve = (kid: string) => keys.get(kid);
 
   const unwrapRaw = async (wrapped: string, aad: string): Promise<Uint8Array> => {
-    const raw = await openWith(resolve, "data-key", wrapped, aad);
+    const raw = await openWith(cipher, resolve, "data-key", wrapped, aad);
     if (raw.length !== AES_KEY_BYTES) throw new CryptoError();
     return raw;
   };
   const wrap = (dataKey: Uint8Array, aad: string): Promise<string> => {
     if (dataKey.length !== AES_KEY_BYTES) throw new RangeError(`data key must be ${AES_KEY_BYTES} bytes`);
-    return sealWith(activeKey, activeKeyId, "data-key", dataKey, aad);
+    return sealWith(cipher, activeKey, activeKeyId, "data-key", dataKey, aad);
   };
 
   return {
@@ -252,20 +272,21 @@ export async function createKeyRing(spec: KeyRingSpec): Promise<KeyRing> {
     keyIds: Object.freeze([...keys.keys()]),
     seal: (plaintext, aad) =>
       sealWith(
+        cipher,
         activeKey,
         activeKeyId,
         "seal",
         typeof plaintext === "string" ? utf8Encode(plaintext) : plaintext,
         aad,
       ),
-    open: (envelope, aad) => openWith(resolve, "seal", envelope, aad),
-    openText: async (envelope, aad) => decodeText(await openWith(resolve, "seal", envelope, aad)),
+    open: (envelope, aad) => openWith(cipher, resolve, "seal", envelope, aad),
+    openText: async (envelope, aad) => decodeText(await openWith(cipher, resolve, "seal", envelope, aad)),
     generateDataKey: () => crypto.getRandomValues(new Uint8Array(AES_KEY_BYTES)),
     wrapDataKey: async (dataKey, aad) => wrap(dataKey, aad),
     unwrapDataKey: async (wrapped, aad) => {
       const raw = await unwrapRaw(wrapped, aad);
       try {
-        return await importDataKey(raw);
+        return await importDataKey(raw, cipher);
       } finally {
         raw.fill(0);
       }

@@ -184,8 +184,12 @@ export function createContext(config: Config, options: ContextOptions = {}): Fun
   const keyRing = once(async () => {
     const { encryption } = config;
     if (shared) return shared.keyRing();
-    const { createKeyRing } = await import("../crypto/envelope");
-    return createKeyRing(encryption);
+    const [{ createKeyRing }, { nodeAesGcm }] = await Promise.all([
+      import("../crypto/envelope"),
+      import("../adapters/node-aes-gcm"),
+    ]);
+    // node:crypto's AES-GCM: the same OpenSSL as WebCrypto without a thread-pool trip per call.
+    return createKeyRing(encryption, { cipher: nodeAesGcm });
   });
   // The counters are per process (flushed to Redis in one pipeline), so a shared context's are reused.
   // Counting and the flush go to Redis: a function whose configuration withholds it fails here too.
