@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { getPath } from "hono/utils/url";
 import { parseConfig } from "../../shared/config/schema";
 import type { SecretName } from "../../shared/config/secrets";
 import type { FunctionContext } from "../../shared/http/context";
@@ -71,6 +72,10 @@ export async function createFunctionRouter(
   const paths = new Set<string>();
   const corsEnabled = config.http.corsOrigins.length > 0;
   let unmatched: { fetch(request: Request, env?: unknown): Response | Promise<Response> } | undefined;
+  const exactRoutes = new Map<
+    string,
+    { fetch(request: Request, env?: unknown): Response | Promise<Response> }
+  >();
   for (const fn of manifest) {
     const mod = (await import(new URL(`../../${fn.module}.ts`, import.meta.url).href)) as FunctionModule;
     const granted = context.withSecrets(
@@ -81,6 +86,7 @@ export async function createFunctionRouter(
     if (fn.gatewayDefault) unmatched = fnApp;
     for (const route of fn.routes) {
       app.on(route.method, route.path, (c) => fnApp.fetch(c.req.raw, c.env));
+      exactRoutes.set(`${route.method} ${route.path}`, fnApp);
       // CORS preflights go to the function owning the path: its CORS middleware answers them.
       if (corsEnabled && !paths.has(route.path))
         app.options(route.path, (c) => fnApp.fetch(c.req.raw, c.env));
@@ -91,5 +97,13 @@ export async function createFunctionRouter(
   const fallback = unmatched;
   if (!fallback) throw new Error("the manifest has no gatewayDefault function");
   app.notFound((c) => fallback.fetch(c.req.raw, c.env));
+  // API Gateway's own routing costs the functions nothing: an exact `METHOD /path` of the
+  // manifest goes straight to its function, without a second Hono dispatch in front of it.
+  // Anything else (HEAD, preflights, encoded paths, the outbox, unknown routes) takes the router.
+  const routed = app.fetch;
+  app.fetch = (request, env, executionCtx) => {
+    const fnApp = exactRoutes.get(`${request.method} ${getPath(request)}`);
+    return fnApp ? fnApp.fetch(request, env) : routed(request, env, executionCtx);
+  };
   return app;
 }
