@@ -35,6 +35,9 @@ import { GENEROUS_RATE_LIMITS, testEnv } from "../helpers/env";
  *   interleaved with the function's, so both see the same machine load. Node's own start-up is
  *   not included (both are timed inside the process).
  *
+ * - Floors: a minimal Hono function and a minimal `@hono/zod-openapi` one, built and run the same
+ *   way, show what any function pays before its own code.
+ *
  * Prints a table; no assertions. Run: `npm run bench` or `npx tsx test/bench/function-cold-start.ts`
  * (`--only Profile,Login` for some functions, `--cpu-prof <dir>` for a V8 CPU profile of each of their runs).
  */
@@ -230,6 +233,38 @@ try {
   const all = await bundle("all-in-one", allInOne);
   // The monolith: the same app as one file, as a single Lambda is usually built (no splitting).
   const mono = await bundle("monolith", allInOne, { ...LAMBDA_NODEJS_BUILD, splitting: false });
+  // Floors: what any Hono function pays before its own code (Node's ESM loader, undici loaded for
+  // `Request`/`Response` on the first request), without and with @hono/zod-openapi and zod.
+  const floors: [string, string][] = [
+    [
+      "minimal-hono",
+      'import { Hono } from "hono";\nexport const app = new Hono();\napp.get("/User1/", (c) => c.json({ ok: false }, 401));\n',
+    ],
+    [
+      "minimal-zod-openapi",
+      'import { OpenAPIHono, z } from "@hono/zod-openapi";\nexport const app = new OpenAPIHono();\nconst Body = z.object({ ok: z.boolean() }).openapi("Body");\napp.get("/User1/", (c) => c.json(Body.parse({ ok: false }), 401));\n',
+    ],
+  ];
+  const floorRows: string[][] = [];
+  for (const [name, source] of floors) {
+    const entry = join(out, `${name}.ts`);
+    writeFileSync(entry, source);
+    const built = await bundle(name, { module: relative(root, entry).replace(/\.ts$/, "") });
+    const runs: Run[] = [];
+    for (let i = 0; i < RUNS; i++) runs.push(await runOnce(env, built.entry, "GET", "/User1/"));
+    floorRows.push([
+      `(${name})`,
+      "node",
+      built.sstBuild,
+      kib(built.totalBytes),
+      kib(built.eagerBytes),
+      kib(built.gzipBytes),
+      `GET /User1/ → ${runs[0]?.status}`,
+      `${median(runs.map((r) => r.importMs)).toFixed(0)} ms`,
+      `${median(runs.map((r) => r.importMs + r.requestMs)).toFixed(0)} ms`,
+      ...Array(4).fill(""),
+    ]);
+  }
 
   // `--only Profile,Login` measures just those functions (beside the all-in-one).
   const onlyArg = process.argv.indexOf("--only");
@@ -284,6 +319,7 @@ try {
       kib(b.gzipBytes),
       ...Array(7).fill(""),
     ]);
+  rows.push(...floorRows);
 
   const header = [
     "function",
