@@ -349,5 +349,6 @@ try {
 } finally {
   await bridge.close();
   await redis.stop();
-  rmSync(out, { recursive: true, force: true });
+  // `--keep` leaves the bundles in .sst/bench (e.g. to read a `--cpu-prof` profile against them).
+  if (!process.argv.includes("--keep")) rmSync(out, { recursive: true, force: true });
 }
