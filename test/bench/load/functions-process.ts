@@ -12,19 +12,23 @@ import { startLocalRuntime } from "../../../infra/local/runtime";
 import { serveIpc } from "./ipc";
 
 const runtime = await startLocalRuntime({ port: 0, persistRedis: false });
-// V8's CPU profiler over one scenario's measured window (`--cpu-prof <dir>` of the benchmark).
-const inspector = new Session();
-inspector.connect();
+// V8's CPU profiler over one scenario's measured window (`--cpu-prof <dir>` of the benchmark),
+// connected only when asked for, so an unprofiled run has no inspector session attached.
+let inspector: Session | undefined;
 serveIpc({
   url: () => runtime.url,
   cpu: () => process.cpuUsage(),
   profileStart: async () => {
+    inspector ??= new Session();
+    inspector.connect();
     await inspector.post("Profiler.enable");
     await inspector.post("Profiler.setSamplingInterval", { interval: 100 });
     await inspector.post("Profiler.start");
   },
   profileStop: async (file) => {
+    if (!inspector) throw new Error("profileStop without profileStart");
     const { profile } = await inspector.post("Profiler.stop");
+    inspector.disconnect();
     writeFileSync(String(file), JSON.stringify(profile));
   },
 });
