@@ -1,5 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
+import * as z from "zod";
 import packageJson from "../package.json" with { type: "json" };
 import { createBloomFilter } from "../shared/accounts/bloom-filter";
 import { redisKeys } from "../shared/accounts/keys";
@@ -8,6 +8,7 @@ import { addressLimit } from "../shared/http/address-limit";
 import { routeProblemCodes } from "../shared/http/endpoint";
 import { defineFunction, lazyApp } from "../shared/http/function-app";
 import { OPS_AUTH_SCHEME, registerOpsSecurityScheme, requireOpsToken } from "../shared/http/ops-auth";
+import { defineRoute } from "../shared/http/route-app";
 import { collectDetailedHealth, type DetailedHealthProbes } from "../shared/observability/detailed-health";
 import { defaultContext } from "../shared/wiring/context";
 import { spec } from "./health-detailed.endpoint";
@@ -17,11 +18,8 @@ const Dependency = z.object({
   status: Status,
   latency_ms: z
     .number()
-    .openapi({ description: "Time the probe took (or until its 2 s deadline), milliseconds" }),
-  error: z
-    .string()
-    .optional()
-    .openapi({ description: "Why it is unhealthy: `timeout` or an error class name" }),
+    .meta({ description: "Time the probe took (or until its 2 s deadline), milliseconds" }),
+  error: z.string().optional().meta({ description: "Why it is unhealthy: `timeout` or an error class name" }),
 });
 const Bloom = z.object({
   capacity: z.number().int(),
@@ -29,9 +27,9 @@ const Bloom = z.object({
   bits: z.number().int(),
   hashes: z.number().int(),
   set_bits: z.number().int().nullable(),
-  fill: z.number().nullable().openapi({ description: "Share of the bitmap's bits set, 0–1" }),
-  estimated_false_positive_rate: z.number().nullable().openapi({ description: "fill^hashes, now" }),
-  estimated_items: z.number().nullable().openapi({ description: "Distinct items estimated from the fill" }),
+  fill: z.number().nullable().meta({ description: "Share of the bitmap's bits set, 0–1" }),
+  estimated_false_positive_rate: z.number().nullable().meta({ description: "fill^hashes, now" }),
+  estimated_items: z.number().nullable().meta({ description: "Distinct items estimated from the fill" }),
   error: z.string().optional(),
 });
 const KeyUsage = z.object({
@@ -42,24 +40,24 @@ const KeyUsage = z.object({
 const DetailedHealth = z
   .object({
     status: Status,
-    timestamp: z.string().openapi({ example: "2026-11-29T12:00:00.000Z" }),
-    version: z.string().openapi({ example: "0.1.0" }),
-    build_sha: z.string().nullable().openapi({ description: "`BUILD_SHA` of the deployment, if set" }),
+    timestamp: z.string().meta({ example: "2026-11-29T12:00:00.000Z" }),
+    version: z.string().meta({ example: "0.1.0" }),
+    build_sha: z.string().nullable().meta({ description: "`BUILD_SHA` of the deployment, if set" }),
     dependencies: z.object({ database: Dependency, redis: Dependency, queue: Dependency }),
     bloom_filters: z
       .record(z.string(), Bloom)
-      .openapi({ description: "The registered-email filter of each user kind" }),
+      .meta({ description: "The registered-email filter of each user kind" }),
     key_ring: z.object({
       active_key_id: z.string(),
       key_count: z.number().int(),
       key_ids: z.array(z.string()),
-      records: z.record(z.string(), KeyUsage).openapi({
+      records: z.record(z.string(), KeyUsage).meta({
         description:
           "Per user kind: how many records each ring key still wraps (`by_key_id`; 0 means the key can be removed once `rotate-keys` has run) and how many are under a key not in the ring (`other`)",
       }),
     }),
   })
-  .openapi("DetailedHealth");
+  .meta({ id: "DetailedHealth" });
 
 /**
  * `GET /health/detailed` (operators only): what `/health` says plus each dependency's latency
@@ -85,7 +83,7 @@ export const createApp = defineFunction(spec, (app, ctx) => {
         falsePositiveRate: config.bloom.falsePositiveRate,
       }),
   };
-  const route = createRoute({
+  const route = defineRoute({
     method: "get",
     path: "/health/detailed",
     summary: "Dependency latencies, Bloom filter fill, queue reachability, key ring and build (operators)",

@@ -1,8 +1,9 @@
-import { createRoute, z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
+import * as z from "zod";
 import { problemResponsesFor } from "../shared/http/account-schemas";
 import { addressLimit } from "../shared/http/address-limit";
 import { defineFunction, lazyApp } from "../shared/http/function-app";
+import { defineRoute } from "../shared/http/route-app";
 import { errorFields } from "../shared/observability/logger";
 import { defaultContext } from "../shared/wiring/context";
 import { spec } from "./health.endpoint";
@@ -11,12 +12,12 @@ const ServiceStatus = z.enum(["healthy", "unhealthy"]);
 const HealthResponse = z
   .object({
     status: ServiceStatus,
-    timestamp: z.string().openapi({ example: "2026-11-29T12:00:00.000Z" }),
+    timestamp: z.string().meta({ example: "2026-11-29T12:00:00.000Z" }),
     services: z.object({ database: ServiceStatus, redis: ServiceStatus }),
   })
-  .openapi("Health");
+  .meta({ id: "Health" });
 
-const route = createRoute({
+const route = defineRoute({
   method: "get",
   path: "/health",
   summary: "Liveness of the service and its dependencies",

@@ -1,12 +1,14 @@
-import { createRoute, z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
+import * as z from "zod";
 import { accessTokenOptions } from "../shared/config/access-tokens";
 import { createAccessTokens } from "../shared/crypto/tokens";
 import { defineEdgeFunction, edgeContext } from "../shared/http/edge-function";
 import { lazyApp } from "../shared/http/function-app";
+import { defineRoute } from "../shared/http/route-app";
 import { spec } from "./jwks.endpoint";
 
-const JwksResponse = z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).openapi("JSONWebKeySet", {
+const JwksResponse = z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).meta({
+  id: "JSONWebKeySet",
   example: {
     keys: [
       {
@@ -21,7 +23,7 @@ const JwksResponse = z.object({ keys: z.array(z.record(z.string(), z.unknown()))
   },
 });
 
-const route = createRoute({
+const route = defineRoute({
   method: "get",
   path: "/.well-known/jwks.json",
   summary: "Public keys that verify access tokens (RFC 7517)",

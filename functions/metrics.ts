@@ -1,11 +1,12 @@
-import { createRoute, z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
+import * as z from "zod";
 import { problemResponsesFor } from "../shared/http/account-schemas";
 import { addressLimit } from "../shared/http/address-limit";
 import { routeProblemCodes } from "../shared/http/endpoint";
 import { defineFunction, lazyApp } from "../shared/http/function-app";
 import { OPS_AUTH_SCHEME, registerOpsSecurityScheme, requireOpsToken } from "../shared/http/ops-auth";
 import { problems } from "../shared/http/problem";
+import { defineRoute } from "../shared/http/route-app";
 import { metricFamilies, WINDOW_METRIC } from "../shared/observability/http-metrics";
 import {
   DEFAULT_METRICS_WINDOW_MINUTES,
@@ -23,7 +24,7 @@ const MetricsQuery = z.object({
     .min(1)
     .max(MAX_METRICS_WINDOW_MINUTES)
     .optional()
-    .openapi({
+    .meta({
       description: `Minutes to sum, 1–${MAX_METRICS_WINDOW_MINUTES}; default ${DEFAULT_METRICS_WINDOW_MINUTES}`,
     }),
 });
@@ -38,7 +39,7 @@ export const createApp = defineFunction(spec, (app, ctx) => {
   registerOpsSecurityScheme(app);
   // Per address, before the operator token is checked (policy `operations`).
   app.use("/metrics", addressLimit(ctx, spec.rateLimit).middleware());
-  const route = createRoute({
+  const route = defineRoute({
     method: "get",
     path: "/metrics",
     summary: "Request and security-event counts of all instances, Prometheus text format (operators)",

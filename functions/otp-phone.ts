@@ -1,5 +1,5 @@
-import type { z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
+import type * as z from "zod";
 import { parsePhone } from "../shared/accounts/phone";
 import { SEND_PHONE_OTP_DEPS, sendPhoneOtp } from "../shared/accounts/send-phone-otp";
 import { invalidField } from "../shared/errors";

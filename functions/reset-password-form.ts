@@ -1,5 +1,5 @@
-import { z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
+import * as z from "zod";
 import { defineAccountFunction } from "../shared/http/account-function";
 import { lazyApp } from "../shared/http/function-app";
 import { pageHeaders, renderPage } from "../shared/http/pages";

@@ -1,5 +1,5 @@
-import { z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
+import * as z from "zod";
 import { RESET_PASSWORD_DEPS, resetPassword } from "../shared/accounts/reset-password";
 import { AuthError } from "../shared/errors";
 import { defineAccountFunction } from "../shared/http/account-function";

@@ -1,5 +1,5 @@
-import { z } from "@hono/zod-openapi";
 import { handle } from "hono/aws-lambda";
+import * as z from "zod";
 import { AuthError } from "../shared/errors";
 import { defineAccountFunction } from "../shared/http/account-function";
 import { VerifyQuery } from "../shared/http/account-schemas";

@@ -1,18 +1,14 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
 import packageJson from "../package.json" with { type: "json" };
 import { applyPasswordLimit } from "../shared/http/account-schemas";
 import type { FunctionContext } from "../shared/http/context";
 import { DOCS_ROUTE_PATHS } from "../shared/http/docs-assets";
-import {
-  assembleOpenApiDocument,
-  type OpenApiDefinitions,
-  type OpenApiDocument,
-} from "../shared/http/openapi";
+import { assembleOpenApiDocument, type OpenApiDocument } from "../shared/http/openapi";
+import type { OpenApiDefinition, RouteApp } from "../shared/http/route-app";
 import { buildManifest, type FunctionSpec, type RouteSpec } from "./functions";
 
 /**
  * The OpenAPI document of the whole API, built from the function manifest: every manifest function
- * with a documented route is imported and the route definitions of its `OpenAPIHono` app (the same
+ * with a documented route is imported and the route definitions of its app (`RouteApp`: the same
  * zod schemas that validate requests) are merged into one OpenAPI 3.1 document. A new function
  * appears in the document by being in the manifest; there is no per-route list here.
  *
@@ -59,17 +55,16 @@ export function documentedRoutes(manifest: readonly FunctionSpec[]): RouteSpec[]
  * `functions/`: esbuild turns it into a glob (`../functions/*.ts`) and bundles every function
  * module into the docs function, so the deployed bundle can import them too.
  */
-async function importFunctionApp(fn: FunctionSpec, context: FunctionContext): Promise<OpenAPIHono> {
+async function importFunctionApp(fn: FunctionSpec, context: FunctionContext): Promise<RouteApp> {
   const prefix = "functions/";
   if (!fn.module.startsWith(prefix))
     throw new Error(`${fn.name}: module ${fn.module} is not under functions/`);
   const name = fn.module.slice(prefix.length);
   const mod = (await import(`../functions/${name}.ts`)) as {
-    createApp?: (ctx: FunctionContext) => OpenAPIHono;
+    createApp?: (ctx: FunctionContext) => RouteApp;
   };
   const app = mod.createApp?.(context);
-  if (!app?.openAPIRegistry)
-    throw new Error(`${fn.module} does not export createApp building an OpenAPIHono app`);
+  if (!app?.openApiDefinitions) throw new Error(`${fn.module} does not export createApp building a RouteApp`);
   return app;
 }
 
@@ -92,15 +87,15 @@ Not listed: \`/jobs/*\`, the internal endpoints QStash calls (signed, not a clie
  * any function's cold start).
  *
  * @throws ConfigError when a function module cannot build its app from the environment.
- * @throws Error when a manifest module does not export an `OpenAPIHono` app, or a schema cannot be described.
+ * @throws Error when a manifest module does not export a `RouteApp`, or a schema cannot be described.
  */
 export async function buildOpenApiDocument(options: BuildOpenApiOptions): Promise<OpenApiDocument> {
   const manifest = await buildManifest([...options.userKinds]);
-  const definitions: OpenApiDefinitions = [];
+  const definitions: OpenApiDefinition[] = [];
   for (const fn of manifest) {
     if (!fn.routes.some((r) => undocumentedReason(r) === undefined)) continue;
     const app = await importFunctionApp(fn, options.context);
-    definitions.push(...app.openAPIRegistry.definitions);
+    definitions.push(...app.openApiDefinitions);
   }
   const document = assembleOpenApiDocument(definitions, {
     title: options.title,

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Field schemas shared by the configuration sections. Every variable arrives as an optional string;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { intIn, optionalMatching, optionalString, optionalUrl } from "./fields";
 import { parseRateLimitOverrides, type RateLimitOverride } from "./rate-limits";
 import { type Problem, type Section, settle } from "./section";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { optionalString } from "./fields";
 import { isProblem, type Problem, type Section } from "./section";
 import { isWeakSecret, utf8Length } from "./weak-secrets";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { optionalMatching, optionalString, optionalUrl } from "./fields";
 import { requiredInProduction, type Section, settle } from "./section";
 

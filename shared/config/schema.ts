@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "../errors";
 import { restrictConfig, withholdSecrets } from "./grants";
 import { appUrlOf, type HttpConfig, httpEnv, parseHttp } from "./http";

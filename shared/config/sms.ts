@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { intIn } from "./fields";
 import { type Section, settle } from "./section";
 

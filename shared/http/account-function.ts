@@ -1,4 +1,4 @@
-import { createRoute, type OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
+import type { RouteConfig } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AccountDeps } from "../accounts/deps";
 import {
@@ -20,6 +20,7 @@ import type { FunctionContext } from "./context";
 import { type EndpointSpec, routeProblemCodes } from "./endpoint";
 import { type CreateApp, defineFunction } from "./function-app";
 import { createRateLimits, type RateLimits } from "./rate-limit";
+import { defineRoute, type RouteApp } from "./route-app";
 import { checkSession } from "./session-check";
 
 /** Variables an authenticated account route can read. */
@@ -220,7 +221,7 @@ const noStore: MiddlewareHandler = async function noStore(c, next) {
  */
 export function defineAccountFunction(
   spec: EndpointSpec,
-  register: (app: OpenAPIHono<AccountEnv>, kit: AccountKit) => void,
+  register: (app: RouteApp<AccountEnv>, kit: AccountKit) => void,
 ): CreateApp {
   return defineFunction(spec, (app, ctx) => {
     const { config } = ctx;
@@ -269,7 +270,7 @@ export function defineAccountFunction(
             body: request.body !== undefined,
             query: request.query !== undefined,
           });
-          return createRoute({
+          return defineRoute({
             ...rest,
             path: `/${kind}${path}`,
             tags: [kind],
@@ -281,7 +282,7 @@ export function defineAccountFunction(
         body: (c, valid) =>
           jsonOrForm(c.req.header("content-type")) === "json" ? valid.json() : valid.form(),
       };
-      register(app as unknown as OpenAPIHono<AccountEnv>, kit);
+      register(app as unknown as RouteApp<AccountEnv>, kit);
     }
   });
 }

@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { PASSWORD_MAX_BYTES_DEFAULT } from "../config/password";
 import { ERRORS, type ErrorCode } from "../errors";
 
@@ -24,21 +24,21 @@ export const EmailSchema = z
   .trim()
   .max(254)
   .pipe(z.email({ message: "must be an email address" }))
-  .openapi({ example: "john.doe@example.com" });
+  .meta({ example: "john.doe@example.com" });
 
 /** E.164 (`+` then up to 15 digits, no spaces); checked further with libphonenumber. */
 export const PhoneSchema = z
   .string()
   .trim()
   .regex(/^\+[1-9]\d{6,14}$/, "must be an E.164 phone number such as +14155552671")
-  .openapi({ example: "+14155552671" });
+  .meta({ example: "+14155552671" });
 
 /** What clients of the seed sent: an ISO 3166-1 alpha-2 code (`US`) or a calling code (`+1`). */
 export const CountryCodeSchema = z
   .string()
   .trim()
   .regex(/^(\+?\d{1,4}|[A-Za-z]{2})$/, "must be a 2-letter country code or a calling code like +1")
-  .openapi({ example: "US" });
+  .meta({ example: "US" });
 
 /**
  * The description every password field carries in the OpenAPI document: the one limit, its unit
@@ -62,7 +62,7 @@ export function passwordLimitDescription(maxBytes: number): string {
 export const PasswordSchema = z
   .string()
   .min(1)
-  .openapi({
+  .meta({
     format: "password",
     maxLength: PASSWORD_MAX_BYTES_DEFAULT,
     description: passwordLimitDescription(PASSWORD_MAX_BYTES_DEFAULT),
@@ -94,81 +94,84 @@ export function applyPasswordLimit<T>(document: T, maxBytes: number): T {
 
 export const RegisterBody = z
   .object({
-    first_name: NameSchema.openapi({ example: "John" }),
-    last_name: NameSchema.openapi({ example: "Doe" }),
+    first_name: NameSchema.meta({ example: "John" }),
+    last_name: NameSchema.meta({ example: "Doe" }),
     email: EmailSchema,
     phone: PhoneSchema,
     country_code: CountryCodeSchema,
     password: PasswordSchema,
   })
   .strict()
-  .openapi("RegisterRequest");
+  .meta({ id: "RegisterRequest" });
 
 export const RegisterResponse = z
   .object({
     message: z.literal("User created successfully"),
-    id: z.string().openapi({ example: "usr_0aQ3kVx7m9TQm2l0b1c2dw" }),
+    id: z.string().meta({ example: "usr_0aQ3kVx7m9TQm2l0b1c2dw" }),
     email: z.literal("[ENCRYPTED]"),
   })
-  .openapi("RegisterResponse");
+  .meta({ id: "RegisterResponse" });
 
 /** OAuth2 password grant form fields (RFC 6749 §4.3.2); `client_*` and `scope` accepted and ignored. */
 export const LoginForm = z
   .object({
     grant_type: z.literal("password").optional(),
-    username: z.string().min(1).max(320).openapi({ example: "john.doe@example.com" }),
+    username: z.string().min(1).max(320).meta({ example: "john.doe@example.com" }),
     password: PasswordSchema,
     scope: z.string().max(200).optional(),
     client_id: z.string().max(200).optional(),
     client_secret: z.string().max(200).optional(),
   })
   .strict()
-  .openapi("LoginForm");
+  .meta({ id: "LoginForm" });
 
 export const TokenResponse = z
   .object({
-    access_token: z.string().openapi({
+    access_token: z.string().meta({
       example:
         "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c3JfMGFRM2tWeDdtOVRRbTJsMGIxYzJkdyJ9.c2lnbmF0dXJl",
     }),
     token_type: z.literal("bearer"),
-    expires_in: z.number().int().openapi({ example: 1800, description: "Access token lifetime in seconds" }),
+    expires_in: z.number().int().meta({ example: 1800, description: "Access token lifetime in seconds" }),
     /** Opaque 256-bit refresh token, rotated on every use at `POST /{kind}/token`. */
-    refresh_token: z.string().openapi({ example: "pQ1Gg0x3c6b0S2y3w1J5z9m7XvU4l8Ok2aR0dHfT1eM" }),
+    refresh_token: z.string().meta({ example: "pQ1Gg0x3c6b0S2y3w1J5z9m7XvU4l8Ok2aR0dHfT1eM" }),
   })
-  .openapi("TokenResponse");
+  .meta({ id: "TokenResponse" });
 
 export const ProfileResponse = z
   .object({
-    id: z.string().openapi({ example: "usr_0aQ3kVx7m9TQm2l0b1c2dw" }),
-    first_name: z.string().openapi({ example: "John" }),
-    last_name: z.string().openapi({ example: "Doe" }),
-    email: z.string().openapi({ example: "john.doe@example.com" }),
-    phone: z.string().openapi({ example: "+14155552671" }),
-    country_code: z.string().openapi({ example: "US" }),
-    country: z.string().nullable().openapi({ example: "US" }),
-    is_email_verified: z.boolean().openapi({ example: true }),
-    phone_verified: z.boolean().openapi({ example: false }),
-    created_at: z.string().openapi({ example: "2026-11-29T12:00:00.000Z" }),
+    id: z.string().meta({ example: "usr_0aQ3kVx7m9TQm2l0b1c2dw" }),
+    first_name: z.string().meta({ example: "John" }),
+    last_name: z.string().meta({ example: "Doe" }),
+    email: z.string().meta({ example: "john.doe@example.com" }),
+    phone: z.string().meta({ example: "+14155552671" }),
+    country_code: z.string().meta({ example: "US" }),
+    country: z.string().nullable().meta({ example: "US" }),
+    is_email_verified: z.boolean().meta({ example: true }),
+    phone_verified: z.boolean().meta({ example: false }),
+    created_at: z.string().meta({ example: "2026-11-29T12:00:00.000Z" }),
   })
-  .openapi("Profile");
+  .meta({ id: "Profile" });
 
 export const UpdateBody = z
   .object({
-    first_name: NameSchema.optional().openapi({ example: "Johnny" }),
-    last_name: NameSchema.optional().openapi({ example: "Doe" }),
+    first_name: NameSchema.optional().meta({ example: "Johnny" }),
+    last_name: NameSchema.optional().meta({ example: "Doe" }),
     phone: PhoneSchema.optional(),
     country_code: CountryCodeSchema.optional(),
   })
   .strict()
   .refine((b) => Object.keys(b).length > 0, { message: "at least one field is required" })
-  .openapi("UpdateProfileRequest");
+  .meta({ id: "UpdateProfileRequest" });
 
-export const DeleteBody = z.object({ password: PasswordSchema }).strict().openapi("DeleteAccountRequest");
+export const DeleteBody = z
+  .object({ password: PasswordSchema })
+  .strict()
+  .meta({ id: "DeleteAccountRequest" });
 
 export const MessageResponse = z
-  .object({ message: z.string().openapi({ example: "Successfully logged out" }) })
-  .openapi("Message");
+  .object({ message: z.string().meta({ example: "Successfully logged out" }) })
+  .meta({ id: "Message" });
 
 export const VerifyQuery = z.object({
   token: z
@@ -181,20 +184,20 @@ export const VerifyQuery = z.object({
 /** RFC 9457 problem details with this service's `code` and `request_id`. */
 export const ProblemSchema = z
   .object({
-    type: z.string().openapi({ example: "urn:problem-type:auth:validation_failed" }),
-    title: z.string().openapi({ example: "Unprocessable Content" }),
-    status: z.number().int().openapi({ example: 422 }),
-    detail: z.string().openapi({ example: "The request is invalid" }),
-    code: z.string().openapi({ example: "validation_failed", description: "Stable error code to switch on" }),
-    request_id: z.string().optional().openapi({ example: "1b4f0e9a-6c1d-4e8f-9a55-3f8e2b7c9d01" }),
+    type: z.string().meta({ example: "urn:problem-type:auth:validation_failed" }),
+    title: z.string().meta({ example: "Unprocessable Content" }),
+    status: z.number().int().meta({ example: 422 }),
+    detail: z.string().meta({ example: "The request is invalid" }),
+    code: z.string().meta({ example: "validation_failed", description: "Stable error code to switch on" }),
+    request_id: z.string().optional().meta({ example: "1b4f0e9a-6c1d-4e8f-9a55-3f8e2b7c9d01" }),
     errors: z
       .array(z.object({ field: z.string(), message: z.string(), code: z.string() }))
       .optional()
-      .openapi({
+      .meta({
         description: "422 only: the offending fields (never their values)",
         example: [{ field: "email", message: "must be an email address", code: "invalid_format" }],
       }),
-    mfa_token: z.string().optional().openapi({
+    mfa_token: z.string().optional().meta({
       description:
         "403 `mfa_required` only: the single-use token to send to `POST /{kind}/mfa/verify` (and `/mfa/challenge`)",
       example: "Yk3d0nQy8mJ7lC2sV1xW5pT9rE4uA6oI0hG3fD2sK1a",
@@ -202,7 +205,7 @@ export const ProblemSchema = z
     methods: z
       .array(z.enum(["totp", "sms", "recovery_code"]))
       .optional()
-      .openapi({
+      .meta({
         description: "403 `mfa_required` only: the ways the second factor can be passed",
         example: ["totp", "recovery_code"],
       }),
@@ -210,9 +213,9 @@ export const ProblemSchema = z
       .number()
       .int()
       .optional()
-      .openapi({ description: "403 `mfa_required` only: seconds the `mfa_token` stays valid", example: 300 }),
+      .meta({ description: "403 `mfa_required` only: seconds the `mfa_token` stays valid", example: 300 }),
   })
-  .openapi("Problem", { description: "RFC 9457 problem details (`application/problem+json`)" });
+  .meta({ id: "Problem", description: "RFC 9457 problem details (`application/problem+json`)" });
 
 /**
  * The error responses of a route that can answer `codes`, as OpenAPI response objects: one per

@@ -1,4 +1,3 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -16,6 +15,7 @@ import { KvUnavailableError } from "../ports/kv";
 import { clientAddress } from "./client-address";
 import { PROBLEM_CONTENT_TYPE, problemBody, problemResponse, problems } from "./problem";
 import { requestIds } from "./request-id";
+import { RouteApp } from "./route-app";
 
 /** Per-request values every function can read with `c.get(...)`. */
 export interface AppVariables {
@@ -159,7 +159,7 @@ let coldStart = true;
  *
  * @throws Error when the options are invalid (checked at build time, not per request).
  */
-export function createFunctionApp(options: FunctionAppOptions): OpenAPIHono<AppEnv> {
+export function createFunctionApp(options: FunctionAppOptions): RouteApp<AppEnv> {
   if (!Number.isInteger(options.bodyLimitBytes) || options.bodyLimitBytes < 1) {
     throw new Error(`createFunctionApp(${options.name}): bodyLimitBytes must be a positive integer`);
   }
@@ -169,10 +169,8 @@ export function createFunctionApp(options: FunctionAppOptions): OpenAPIHono<AppE
   const baseLog = options.logger ?? createLogger();
   const kinds = new Set(options.userKinds ?? []);
   const pendingWorkWaitMs = options.pendingWorkWaitMs ?? 1000;
-  const app = new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
-      if (!result.success) throw validationFailed(result.error);
-    },
+  const app = new RouteApp<AppEnv>((error) => {
+    throw validationFailed(error);
   });
 
   app.use(requestIds({ trustedProxyCount: options.trustedProxyCount }));

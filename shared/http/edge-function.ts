@@ -1,9 +1,9 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
 import { type Config, parseConfig } from "../config/schema";
 import { createLogger, type Logger } from "../observability/logger";
 import { type AppEnv, createFunctionApp, functionAppOptions } from "./app";
 import type { EndpointSpec } from "./endpoint";
 import type { CreateApp } from "./function-app";
+import type { RouteApp } from "./route-app";
 
 /**
  * What an `edge` function is built from: configuration and a logger only. No adapter context, so
@@ -38,7 +38,7 @@ export function edgeContext(spec: Pick<EndpointSpec, "secrets">): EdgeContext {
  */
 export function defineEdgeFunction(
   spec: Pick<EndpointSpec, "name">,
-  register: (app: OpenAPIHono<AppEnv>, ctx: EdgeContext) => void,
+  register: (app: RouteApp<AppEnv>, ctx: EdgeContext) => void,
 ): CreateApp<EdgeContext> {
   return (ctx) => {
     const app = createFunctionApp(functionAppOptions(spec.name, ctx.config, ctx.log));

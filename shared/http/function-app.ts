@@ -1,10 +1,10 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
 import { type AppEnv, createFunctionApp, functionAppOptions } from "./app";
 import type { FunctionContext } from "./context";
 import type { EndpointSpec } from "./endpoint";
+import type { RouteApp } from "./route-app";
 
 /** Builds a function's Hono app from a context: what every function module exports as `createApp`. */
-export type CreateApp<C = FunctionContext> = (ctx: C) => OpenAPIHono<AppEnv>;
+export type CreateApp<C = FunctionContext> = (ctx: C) => RouteApp<AppEnv>;
 
 /**
  * Defines a function's app factory: the shared cross-cutting app ({@link createFunctionApp}:
@@ -17,7 +17,7 @@ export type CreateApp<C = FunctionContext> = (ctx: C) => OpenAPIHono<AppEnv>;
  */
 export function defineFunction(
   spec: Pick<EndpointSpec, "name">,
-  register: (app: OpenAPIHono<AppEnv>, ctx: FunctionContext) => void,
+  register: (app: RouteApp<AppEnv>, ctx: FunctionContext) => void,
 ): CreateApp {
   return (ctx) => {
     const { config } = ctx;

@@ -1,11 +1,10 @@
-import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
+import { OpenAPIRegistry, OpenApiGeneratorV31, zodToOpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
+import { globalRegistry } from "zod";
 import { ProblemSchema } from "./account-schemas";
+import type { OpenApiDefinition } from "./route-app";
 
 /** The generated OpenAPI 3.1 document (the generator's own type: no second OpenAPI type package). */
 export type OpenApiDocument = ReturnType<OpenApiGeneratorV31["generateDocument"]>;
-
-/** Route, schema and component definitions as an `OpenAPIHono` app's `openAPIRegistry` holds them. */
-export type OpenApiDefinitions = OpenAPIRegistry["definitions"];
 
 /** Name of the security scheme authenticated routes reference (`security: [{ bearerAuth: [] }]`). */
 export const BEARER_AUTH_SCHEME = "bearerAuth";
@@ -69,7 +68,21 @@ export function repairRegexPatterns(node: unknown): void {
 }
 
 /**
- * Builds ONE OpenAPI 3.1 document from the registry definitions of several `OpenAPIHono` apps
+ * Makes every schema named with zod's own metadata (`.meta({ id: "Problem" })`, zod's global
+ * registry) a named component for the generator. zod-to-openapi 9 reads the rest of a schema's zod
+ * metadata (`example`, `description`) by itself, but takes a component name only from its own
+ * registry (what `.openapi("Name")` writes), so without this every named schema would be inlined.
+ * The schemas are named at module load; call this after the function modules are imported.
+ */
+function nameComponentsFromZodIds(): void {
+  for (const [id, schema] of globalRegistry._idmap) {
+    if (!zodToOpenAPIRegistry.has(schema)) zodToOpenAPIRegistry.add(schema, { _internal: { refId: id } });
+  }
+}
+
+/**
+ * Builds ONE OpenAPI 3.1 document from the route and component definitions of several function
+ * apps (`RouteApp.openApiDefinitions`)
  * (each deployed function has its own app; the document describes the API they form together).
  * Adds what no single route declares: `info`, `servers`, the HTTP bearer (JWT) security scheme
  * that authenticated routes reference (RFC 6750), the RFC 9457 `Problem` schema, a tag list (user
@@ -82,9 +95,10 @@ export function repairRegexPatterns(node: unknown): void {
  * @throws Error from the generator when a schema cannot be described (e.g. a zod type it does not know).
  */
 export function assembleOpenApiDocument(
-  definitions: readonly OpenApiDefinitions[number][],
+  definitions: readonly OpenApiDefinition[],
   options: OpenApiAssemblyOptions,
 ): OpenApiDocument {
+  nameComponentsFromZodIds();
   const base = new OpenAPIRegistry();
   base.registerComponent("securitySchemes", BEARER_AUTH_SCHEME, {
     type: "http",
@@ -94,9 +108,10 @@ export function assembleOpenApiDocument(
       "An access token from `POST /{kind}/login` (or the refresh grant), sent as `Authorization: Bearer <token>`. " +
       "A token is valid only for the user kind that issued it.",
   });
-  base.register("Problem", ProblemSchema);
+  // Named `Problem` by its own metadata (`.meta({ id })`), listed even where no route refers to it.
+  const problem: OpenApiDefinition = { type: "schema", schema: ProblemSchema };
 
-  const document = new OpenApiGeneratorV31([...base.definitions, ...definitions]).generateDocument({
+  const document = new OpenApiGeneratorV31([...base.definitions, problem, ...definitions]).generateDocument({
     openapi: "3.1.0",
     info: {
       title: options.title,

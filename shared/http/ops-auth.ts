@@ -1,10 +1,10 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { MiddlewareHandler } from "hono";
 import { utf8Encode } from "../crypto/encoding";
 import { timingSafeEqual } from "../crypto/random";
 import { AuthError } from "../errors";
 import type { AppEnv } from "./app";
+import type { RouteApp } from "./route-app";
 
 /** The one 401 of the operator endpoints: missing, malformed, wrong, or a user's token — same answer. */
 export const opsUnauthorized = () =>
@@ -39,8 +39,8 @@ export const OPS_AUTH_SCHEME = "opsToken";
  * Registers the operator bearer scheme in an app's OpenAPI registry, so routes can declare
  * `security: [{ opsToken: [] }]` and the merged document defines it.
  */
-export function registerOpsSecurityScheme(app: OpenAPIHono<AppEnv>): void {
-  app.openAPIRegistry.registerComponent("securitySchemes", OPS_AUTH_SCHEME, {
+export function registerOpsSecurityScheme(app: RouteApp<AppEnv>): void {
+  app.registerComponent("securitySchemes", OPS_AUTH_SCHEME, {
     type: "http",
     scheme: "bearer",
     description:

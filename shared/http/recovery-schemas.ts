@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { EmailSchema, PasswordSchema, PhoneSchema } from "./account-schemas";
 
 /**
@@ -11,9 +11,15 @@ import { EmailSchema, PasswordSchema, PhoneSchema } from "./account-schemas";
 const OpaqueTokenSchema = z.string().min(1).max(512);
 
 /** `POST /{kind}/verify`: the token of the emailed verification link (its confirmation page posts it as a form). */
-export const VerifyEmailBody = z.object({ token: OpaqueTokenSchema }).strict().openapi("VerifyEmailRequest");
+export const VerifyEmailBody = z
+  .object({ token: OpaqueTokenSchema })
+  .strict()
+  .meta({ id: "VerifyEmailRequest" });
 
-export const ForgetPasswordBody = z.object({ email: EmailSchema }).strict().openapi("ForgetPasswordRequest");
+export const ForgetPasswordBody = z
+  .object({ email: EmailSchema })
+  .strict()
+  .meta({ id: "ForgetPasswordRequest" });
 
 /** `GET /{kind}/forget_password?email=` as the seed took it. */
 export const ForgetPasswordQuery = z.object({ email: EmailSchema });
@@ -29,25 +35,25 @@ export const ResetFormQuery = z.object({
 export const ResetPasswordBody = z
   .object({ token: OpaqueTokenSchema, password: PasswordSchema })
   .strict()
-  .openapi("ResetPasswordRequest");
+  .meta({ id: "ResetPasswordRequest" });
 
 export const ChangePasswordBody = z
   .object({ current_password: PasswordSchema, new_password: PasswordSchema })
   .strict()
-  .openapi("ChangePasswordRequest");
+  .meta({ id: "ChangePasswordRequest" });
 
 export const OtpPhoneBody = z
   .object({ phone: PhoneSchema.optional() })
   .strict()
-  .openapi("SendPhoneOtpRequest");
+  .meta({ id: "SendPhoneOtpRequest" });
 
 const OtpSchema = z
   .string()
   .trim()
   .regex(/^\d{6}$/, "must be the 6-digit code")
-  .openapi({ example: "042137" });
+  .meta({ example: "042137" });
 
-export const VerifyOtpBody = z.object({ otp: OtpSchema }).strict().openapi("VerifyPhoneOtpRequest");
+export const VerifyOtpBody = z.object({ otp: OtpSchema }).strict().meta({ id: "VerifyPhoneOtpRequest" });
 export const VerifyOtpQuery = z.object({ otp: OtpSchema });
 
 /**
@@ -64,16 +70,16 @@ export const RefreshTokenForm = z
     client_secret: z.string().max(200).optional(),
   })
   .strict()
-  .openapi("RefreshTokenRequest");
+  .meta({ id: "RefreshTokenRequest" });
 
 export const SessionTokenResponse = z
   .object({
     access_token: z.string(),
     token_type: z.literal("bearer"),
-    expires_in: z.number().int().openapi({ example: 1800 }),
-    refresh_token: z.string().openapi({ example: "pQ1Gg0x3c6b0S2y3w1J5z9m7XvU4l8Ok2aR0dHfT1eM" }),
+    expires_in: z.number().int().meta({ example: 1800 }),
+    refresh_token: z.string().meta({ example: "pQ1Gg0x3c6b0S2y3w1J5z9m7XvU4l8Ok2aR0dHfT1eM" }),
   })
-  .openapi("SessionTokenResponse");
+  .meta({ id: "SessionTokenResponse" });
 
 export const ChangePasswordResponse = z
   .object({
@@ -83,4 +89,4 @@ export const ChangePasswordResponse = z
     expires_in: z.number().int(),
     refresh_token: z.string(),
   })
-  .openapi("ChangePasswordResponse");
+  .meta({ id: "ChangePasswordResponse" });

@@ -3,7 +3,7 @@
  * step, so a part that is killed mid-way (Lambda timeout, crash) resumes from its last saved step
  * when QStash delivers it again, and a duplicate of a part already done is recognised.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { jobKeys } from "../accounts/keys";
 import type { Kv } from "../ports/kv";
 

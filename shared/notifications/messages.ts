@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { KeyRing } from "../crypto/envelope";
 import type { Queue, QueueTopic } from "../ports/notifications";
 

@@ -35,7 +35,7 @@ import { GENEROUS_RATE_LIMITS, testEnv } from "../helpers/env";
  *   interleaved with the function's, so both see the same machine load. Node's own start-up is
  *   not included (both are timed inside the process).
  *
- * - Floors: a minimal Hono function and a minimal `@hono/zod-openapi` one, built and run the same
+ * - Floors: a minimal Hono function, one with zod, and one with `@hono/zod-openapi`, built and run the same
  *   way, show what any function pays before its own code.
  *
  * Prints a table; no assertions. Run: `npm run bench` or `npx tsx test/bench/function-cold-start.ts`
@@ -234,11 +234,17 @@ try {
   // The monolith: the same app as one file, as a single Lambda is usually built (no splitting).
   const mono = await bundle("monolith", allInOne, { ...LAMBDA_NODEJS_BUILD, splitting: false });
   // Floors: what any Hono function pays before its own code (Node's ESM loader, undici loaded for
-  // `Request`/`Response` on the first request), without and with @hono/zod-openapi and zod.
+  // `Request`/`Response` on the first request): Hono alone; Hono with zod imported as the functions
+  // import it (`import * as z`); and with `@hono/zod-openapi`, which the functions no longer load
+  // at run time (`shared/http/route-app.ts`), for comparison.
   const floors: [string, string][] = [
     [
       "minimal-hono",
       'import { Hono } from "hono";\nexport const app = new Hono();\napp.get("/User1/", (c) => c.json({ ok: false }, 401));\n',
+    ],
+    [
+      "minimal-hono-zod",
+      'import { Hono } from "hono";\nimport * as z from "zod";\nexport const app = new Hono();\nconst Body = z.object({ ok: z.boolean() }).meta({ id: "Body" });\napp.get("/User1/", (c) => c.json(Body.parse({ ok: false }), 401));\n',
     ],
     [
       "minimal-zod-openapi",

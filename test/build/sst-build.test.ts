@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type BuildFailure, type BuildResult, build } from "esbuild-sst";
+import { type BuildFailure, type BuildResult, build, type Metafile } from "esbuild-sst";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   buildManifest,
@@ -21,7 +21,36 @@ const KNOWN_SST_BUILD_FAILURES: Record<string, RegExp> = {};
 const root = join(import.meta.dirname, "../..");
 const manifest = await buildManifest(["User1", "User2"]);
 
-type Outcome = { ok: true; code: string } | { ok: false; errors: string[] };
+type Outcome = { ok: true; code: string; eagerInputs: string[] } | { ok: false; errors: string[] };
+
+/**
+ * The source files a bundle runs at import: the inputs of its entry chunk and of every chunk that
+ * chunk imports statically (what is left out is behind an `import()`).
+ */
+function eagerInputs(metafile: Metafile): string[] {
+  const outputs = metafile.outputs;
+  const entry = Object.keys(outputs).find((f) => f.endsWith("/bundle.mjs"));
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const imp of outputs[file]?.imports ?? [])
+      if (imp.kind === "import-statement" && !imp.external) visit(imp.path);
+  };
+  if (entry) visit(entry);
+  return [...seen].flatMap((file) => Object.keys(outputs[file]?.inputs ?? {}));
+}
+
+/**
+ * Code that must not run at import in any function: the OpenAPI generator and `@hono/zod-openapi`
+ * (build time only; importing it makes a bundle keep all of zod), and zod's locales other than
+ * English (in a bundle only when zod's whole `z` namespace is kept: `import { z } from "zod"`).
+ */
+const NOT_AT_IMPORT = [
+  /@hono\/zod-openapi\//,
+  /@asteasolutions\/zod-to-openapi\//,
+  /zod\/v4\/locales\/(?!en\.js)/,
+];
 
 /**
  * Builds one function exactly as SST 4.17 does (`sst-esbuild.ts`) except for one thing: no
@@ -30,7 +59,7 @@ type Outcome = { ok: true; code: string } | { ok: false; errors: string[] };
  */
 async function sstBuild(fn: Pick<FunctionSpec, "name" | "module" | "nodeInstall">): Promise<Outcome> {
   try {
-    const result: BuildResult = await build({
+    const result: BuildResult<{ metafile: true }> = await build({
       ...sstFunctionBuildOptions(fn, {
         root,
         outdir: join(root, ".sst/test-build", fn.name),
@@ -39,12 +68,13 @@ async function sstBuild(fn: Pick<FunctionSpec, "name" | "module" | "nodeInstall"
       }),
       sourcemap: false,
       write: false,
+      metafile: true,
     });
     const code = (result.outputFiles ?? [])
       .filter((f) => f.path.endsWith(".mjs"))
       .map((f) => f.text)
       .join("\n");
-    return { ok: true, code };
+    return { ok: true, code, eagerInputs: eagerInputs(result.metafile) };
   } catch (err) {
     const failure = err as BuildFailure;
     if (!Array.isArray(failure.errors)) throw err;
@@ -136,5 +166,32 @@ describe("each function's default context holds only its spec's secrets (least p
     const stem = module.split("/").pop() as string;
     expect(source).toContain(`import { spec } from "./${stem}.endpoint";`);
     expect(source).toMatch(/lazyApp\(\(\) => createApp\((defaultContext|edgeContext)\(spec[,)]/);
+  });
+});
+
+describe("what a function runs at import", () => {
+  it.each(manifest.map((f) => [f.name] as const))(
+    "%s: no OpenAPI generator, no zod beyond what it uses",
+    (name) => {
+      const outcome = outcomes.get(name);
+      if (!outcome?.ok) return; // reported by the build test
+      expect(outcome.eagerInputs.some((input) => input.includes("node_modules/zod/"))).toBe(true);
+      for (const pattern of NOT_AT_IMPORT)
+        expect(
+          outcome.eagerInputs.filter((input) => pattern.test(input)),
+          String(pattern),
+        ).toEqual([]);
+    },
+  );
+
+  it("sees them where a module does import them (the check can fail)", async () => {
+    const outcome = await sstBuild({ name: "Fixture", module: "test/build/fixtures/zod-openapi-app" });
+    expect(outcome.ok).toBe(true);
+    if (!outcome.ok) return;
+    for (const pattern of NOT_AT_IMPORT)
+      expect(
+        outcome.eagerInputs.some((input) => pattern.test(input)),
+        String(pattern),
+      ).toBe(true);
   });
 });

@@ -1,7 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
+import * as z from "zod";
 import { createFunctionApp, type FunctionAppOptions } from "../../shared/http/app";
 import { problems } from "../../shared/http/problem";
+import { defineRoute } from "../../shared/http/route-app";
 import { createLogger, type Logger } from "../../shared/observability/logger";
 
 const ALLOWED_ORIGIN = "https://app.example.com";
@@ -35,7 +36,7 @@ function buildApp(overrides: Partial<FunctionAppOptions> = {}) {
     throw problems.unauthorized();
   });
   app.openapi(
-    createRoute({
+    defineRoute({
       method: "post",
       path: "/things",
       request: {
