@@ -35,13 +35,24 @@ import { GENEROUS_RATE_LIMITS, testEnv } from "../helpers/env";
  *   interleaved with the function's, so both see the same machine load. Node's own start-up is
  *   not included (both are timed inside the process).
  *
- * - Floors: a minimal Hono function, one with zod, and one with `@hono/zod-openapi`, built and run the same
- *   way, show what any function pays before its own code.
+ * - Floors, built and run the same way: a minimal Hono function; one with zod; "minimal-stack", the
+ *   chosen packages a token-checked account function needs (hono, zod, @upstash/redis over the
+ *   service's transport, @upstash/ratelimit, jose, pino) doing one request's work with none of the
+ *   service's own code; and one on `@hono/zod-openapi` (what functions loaded before `route-app.ts`).
+ *   They show what a function pays before its own code.
  *
  * Prints a table; no assertions. Run: `npm run bench` or `npx tsx test/bench/function-cold-start.ts`
- * (`--only Profile,Login` for some functions, `--cpu-prof <dir>` for a V8 CPU profile of each of their runs).
+ * (`--only Profile,Login` for some functions, `--cpu-prof <dir>` for a V8 CPU profile of each of
+ * their runs, `--no-minify` to read such a profile by source names, `--keep` to keep the bundles).
  */
 const RUNS = 5;
+/**
+ * `--no-minify`: every bundle built unminified, so a `--cpu-prof` profile names functions and
+ * lines as in the sources (the figures are then not the deployed bundles').
+ */
+const NODEJS_BUILD = process.argv.includes("--no-minify")
+  ? { ...LAMBDA_NODEJS_BUILD, minify: false }
+  : LAMBDA_NODEJS_BUILD;
 const execFileAsync = promisify(execFile);
 const root = join(import.meta.dirname, "../..");
 // Inside the repository (ignored `.sst/`), so a bundle resolves its external packages from node_modules.
@@ -76,7 +87,7 @@ function eagerOutputs(metafile: Metafile, entry: string): string[] {
 async function bundle(
   name: string,
   fn: Pick<FunctionSpec, "module" | "nodeInstall" | "copyFiles">,
-  nodejs: { splitting: boolean; minify: boolean } = LAMBDA_NODEJS_BUILD,
+  nodejs: { splitting: boolean; minify: boolean } = NODEJS_BUILD,
 ): Promise<Built> {
   const options = (install: readonly string[]) => ({
     ...sstFunctionBuildOptions(fn, {
@@ -232,7 +243,7 @@ try {
   };
   const all = await bundle("all-in-one", allInOne);
   // The monolith: the same app as one file, as a single Lambda is usually built (no splitting).
-  const mono = await bundle("monolith", allInOne, { ...LAMBDA_NODEJS_BUILD, splitting: false });
+  const mono = await bundle("monolith", allInOne, { ...NODEJS_BUILD, splitting: false });
   // Floors: what any Hono function pays before its own code (Node's ESM loader, undici loaded for
   // `Request`/`Response` on the first request): Hono alone; Hono with zod imported as the functions
   // import it (`import * as z`); and with `@hono/zod-openapi`, which the functions no longer load
@@ -245,6 +256,35 @@ try {
     [
       "minimal-hono-zod",
       'import { Hono } from "hono";\nimport * as z from "zod";\nexport const app = new Hono();\nconst Body = z.object({ ok: z.boolean() }).meta({ id: "Body" });\napp.get("/User1/", (c) => c.json(Body.parse({ ok: false }), 401));\n',
+    ],
+    [
+      // The chosen packages a token-checked account function needs, used as the functions use
+      // them, with none of the service's own code but its Upstash transport: config parsed with
+      // zod, one rate-limit evaluation over Upstash, jose imported, one pino logger.
+      "minimal-stack",
+      [
+        'import { Hono } from "hono";',
+        'import * as z from "zod";',
+        'import { Ratelimit } from "@upstash/ratelimit";',
+        'import { jwtVerify } from "jose/jwt/verify";',
+        'import pino from "pino";',
+        `import { upstashRedisOver } from ${JSON.stringify(join(root, "shared/adapters/upstash-kv.ts"))};`,
+        `import { createNodeRequester } from ${JSON.stringify(join(root, "shared/adapters/upstash-node-transport.ts"))};`,
+        "const Env = z.object({ UPSTASH_REDIS_REST_URL: z.url(), UPSTASH_REDIS_REST_TOKEN: z.string().min(1), LOG_LEVEL: z.string() });",
+        "export const app = new Hono();",
+        'app.get("/User1/", async (c) => {',
+        "  const env = Env.parse(process.env);",
+        "  const log = pino({ level: env.LOG_LEVEL });",
+        "  const redis = upstashRedisOver(createNodeRequester({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, timeoutMs: 2000 }));",
+        '  const limiter = new Ratelimit({ redis, limiter: Ratelimit.slidingWindow(100, "60 s") });',
+        '  const { success } = await limiter.limit("127.0.0.1");',
+        '  const token = c.req.header("authorization");',
+        "  if (token) await jwtVerify(token, new Uint8Array(32));",
+        '  log.info({ success }, "request");',
+        "  return c.json({ ok: false }, 401);",
+        "});",
+        "",
+      ].join("\n"),
     ],
     [
       "minimal-zod-openapi",
