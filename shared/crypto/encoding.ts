@@ -40,33 +40,43 @@ function encode(alphabet: string, bytes: Uint8Array): string {
   return out;
 }
 
+/** The 6-bit value of `text[i]`, or -1 when it is not in the alphabet. */
+function sextet(lookup: Int16Array, text: string, i: number): number {
+  const code = text.charCodeAt(i);
+  return code < 128 ? lookup[code]! : -1;
+}
+
+// One pass, four characters at a time; a character outside the alphabet makes the OR negative.
 function decode(lookup: Int16Array, text: string, name: string): Uint8Array {
   const tail = text.length % 4;
   if (tail === 1) throw new TypeError(`Invalid ${name}: bad length`);
-  const values = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    const v = code < 128 ? lookup[code]! : -1;
-    if (v < 0) throw new TypeError(`Invalid ${name}: unexpected character`);
-    values[i] = v;
-  }
   const out = new Uint8Array(Math.floor((text.length * 3) / 4));
+  const whole = text.length - tail;
   let o = 0;
-  let i = 0;
-  for (; i + 3 < values.length; i += 4) {
-    const n = (values[i]! << 18) | (values[i + 1]! << 12) | (values[i + 2]! << 6) | values[i + 3]!;
+  for (let i = 0; i < whole; i += 4) {
+    const a = sextet(lookup, text, i);
+    const b = sextet(lookup, text, i + 1);
+    const c = sextet(lookup, text, i + 2);
+    const d = sextet(lookup, text, i + 3);
+    if ((a | b | c | d) < 0) throw new TypeError(`Invalid ${name}: unexpected character`);
+    const n = (a << 18) | (b << 12) | (c << 6) | d;
     out[o++] = n >> 16;
     out[o++] = (n >> 8) & 255;
     out[o++] = n & 255;
   }
+  if (tail === 0) return out;
+  const a = sextet(lookup, text, whole);
+  const b = sextet(lookup, text, whole + 1);
+  const c = tail === 3 ? sextet(lookup, text, whole + 2) : 0;
+  if ((a | b | c) < 0) throw new TypeError(`Invalid ${name}: unexpected character`);
   if (tail === 2) {
-    if ((values[i + 1]! & 15) !== 0) throw new TypeError(`Invalid ${name}: non-canonical`);
-    out[o++] = (values[i]! << 2) | (values[i + 1]! >> 4);
-  } else if (tail === 3) {
-    if ((values[i + 2]! & 3) !== 0) throw new TypeError(`Invalid ${name}: non-canonical`);
-    const n = (values[i]! << 10) | (values[i + 1]! << 4) | (values[i + 2]! >> 2);
+    if ((b & 15) !== 0) throw new TypeError(`Invalid ${name}: non-canonical`);
+    out[o] = (a << 2) | (b >> 4);
+  } else {
+    if ((c & 3) !== 0) throw new TypeError(`Invalid ${name}: non-canonical`);
+    const n = (a << 10) | (b << 4) | (c >> 2);
     out[o++] = n >> 8;
-    out[o++] = n & 255;
+    out[o] = n & 255;
   }
   return out;
 }

@@ -123,26 +123,48 @@ export function validationFailed(error: ZodError): AuthError {
  * camera/microphone/geolocation/payment, COOP and CORP `same-origin`; `X-Powered-By` removed
  * (OWASP HTTP Headers Cheat Sheet).
  *
- * A header a handler set itself is kept (`overwrite: false`): the HTML pages send their own,
- * equally strict CSP that additionally allows their inline styles (`pages.ts`). Every other
- * response gets the values above.
+ * A CSP a handler set itself is kept: the HTML pages send their own, equally strict CSP that
+ * additionally allows their inline styles (`pages.ts`), and the docs pages theirs. Every other
+ * response gets the values above; the other headers have the same value on every response.
  */
 export function securityHeaders(): MiddlewareHandler {
-  return secureHeaders({
-    contentSecurityPolicy: {
-      defaultSrc: ["'none'"],
-      frameAncestors: ["'none'"],
-      baseUri: ["'none'"],
-      formAction: ["'self'"],
-    },
+  // Two passes of Hono's middleware, so that only the CSP is looked up before it is set: every
+  // other header has one value on every response (a page's own `Referrer-Policy` is the same
+  // `no-referrer`), and asking the response for each of them first was 13 more validated header
+  // operations per request.
+  const fixed = secureHeaders({
     strictTransportSecurity: "max-age=63072000; includeSubDomains",
     xFrameOptions: "DENY",
     referrerPolicy: "no-referrer",
     crossOriginResourcePolicy: "same-origin",
     crossOriginOpenerPolicy: "same-origin",
     permissionsPolicy: { camera: [], microphone: [], geolocation: [], payment: [] },
+    overwrite: true,
+  });
+  const csp = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+    },
+    crossOriginResourcePolicy: false,
+    crossOriginOpenerPolicy: false,
+    originAgentCluster: false,
+    referrerPolicy: false,
+    strictTransportSecurity: false,
+    xContentTypeOptions: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xFrameOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
+    removePoweredBy: false,
     overwrite: false,
   });
+  return function securityHeaders(c, next) {
+    return fixed(c, () => csp(c, next) as Promise<void>);
+  };
 }
 
 let coldStart = true;
@@ -191,9 +213,7 @@ export function createFunctionApp(options: FunctionAppOptions): RouteApp<AppEnv>
       clientAddress(c.env, c.req.header("x-forwarded-for") ?? undefined, options.trustedProxyCount),
     );
     const pending: Promise<unknown>[] = [];
-    c.set("waitUntil", (work) => {
-      pending.push(work);
-    });
+    c.set("waitUntil", pending.push.bind(pending));
     const route = matchedRoutePattern(c);
     // Started now, awaited below: the count runs beside the handler, not after it (http-metrics.ts).
     const count = options.metrics ? countRequest(options.metrics, route, c.req.method) : undefined;

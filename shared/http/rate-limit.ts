@@ -126,6 +126,22 @@ class BoundedMap extends Map<string, number> {
 
 const secondsUntil = (epochMs: number, nowMs: number) => Math.max(0, Math.ceil((epochMs - nowMs) / 1000));
 
+// The middleware's per-check tests, defined once (not as closures made on every request).
+type Verdict = Extract<Check, { ok: true }>;
+function isVerdict(check: Check): check is Verdict {
+  return check.ok;
+}
+function isRefusal(check: Verdict): boolean {
+  return !check.success;
+}
+function isFailure(check: Check): check is Extract<Check, { ok: false }> {
+  return !check.ok;
+}
+/** The tighter of two verdicts: fewer requests left, or the later reset on a tie. */
+function tighter(a: Verdict | undefined, b: Verdict): Verdict {
+  return !a || b.remaining < a.remaining || (b.remaining === a.remaining && b.resetMs > a.resetMs) ? b : a;
+}
+
 /** `RateLimit-*` headers (draft-ietf-httpapi-ratelimit-headers, the separate-fields form). */
 function rateLimitHeaders(
   check: Extract<Check, { ok: true }>,
@@ -324,15 +340,15 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
         ]);
         const nowMs = Date.now();
 
-        const verdicts = checks.filter((k): k is Extract<Check, { ok: true }> => k.ok);
-        const refused = verdicts.filter((k) => !k.success);
+        const verdicts = checks.filter(isVerdict);
+        const refused = verdicts.filter(isRefusal);
         if (refused.length > 0) {
           const [own] = checks;
           options.onRefused?.(c, own?.ok && !own.success ? policyName : GLOBAL_POLICY_NAME);
           throw refusal(refused, nowMs);
         }
 
-        const failed = checks.find((k): k is Extract<Check, { ok: false }> => !k.ok);
+        const failed = checks.find(isFailure);
         if (failed) {
           log.warn(`rate limit check failed (${policyName})`, {
             event: "rate_limit_unavailable",
@@ -347,11 +363,7 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
 
         await next();
         // The tighter limit is the one the client will hit first (fewest left; later reset on a tie).
-        const tightest = verdicts.reduce<Extract<Check, { ok: true }> | undefined>(
-          (a, b) =>
-            !a || b.remaining < a.remaining || (b.remaining === a.remaining && b.resetMs > a.resetMs) ? b : a,
-          undefined,
-        );
+        const tightest = verdicts.reduce<Verdict | undefined>(tighter, undefined);
         if (tightest) setResponseHeaders(c, rateLimitHeaders(tightest, nowMs));
       };
     },

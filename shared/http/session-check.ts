@@ -55,6 +55,11 @@ return {revoked, before, epoch, state[4] or "", family, g, r}
 
 const NOT_COUNTED = -1_000_000_000;
 
+/** A reply value as a string, `null` for absent (`""`, nil). */
+function text(v: unknown): string | null {
+  return v === null || v === undefined || v === "" ? null : String(v);
+}
+
 /** What {@link checkSession} read and counted. */
 export interface SessionCheck {
   /**
@@ -98,7 +103,6 @@ export async function checkSession(
       r.windowMs,
     ],
   )) as unknown[];
-  const text = (v: unknown) => (v === null || v === undefined || v === "" ? null : String(v));
   const routeRemaining = Number(reply[6]);
   return {
     values: [text(reply[0]), text(reply[1]), text(reply[2]), text(reply[3]), text(reply[4])],

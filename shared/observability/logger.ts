@@ -88,14 +88,31 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-function wrap(p: pino.Logger): Logger {
-  return {
-    debug: (msg, fields) => p.debug(fields ?? {}, scrub(msg)),
-    info: (msg, fields) => p.info(fields ?? {}, scrub(msg)),
-    warn: (msg, fields) => p.warn(fields ?? {}, scrub(msg)),
-    error: (msg, fields) => p.error(fields ?? {}, scrub(msg)),
-    child: (fields) => wrap(p.child(allowList(fields))),
-  };
+/**
+ * {@link Logger} over a pino logger. A class, not an object of arrow functions: a child logger is
+ * made per request, and the methods live once on the prototype instead of five new closures each
+ * time (each also renamed by the `keepNames` helper of SST's bundles).
+ */
+class PinoLogger implements Logger {
+  readonly #pino: pino.Logger;
+  constructor(p: pino.Logger) {
+    this.#pino = p;
+  }
+  debug(msg: string, fields?: LogFields): void {
+    this.#pino.debug(fields ?? {}, scrub(msg));
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.#pino.info(fields ?? {}, scrub(msg));
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.#pino.warn(fields ?? {}, scrub(msg));
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.#pino.error(fields ?? {}, scrub(msg));
+  }
+  child(fields: LogFields): Logger {
+    return new PinoLogger(this.#pino.child(allowList(fields)));
+  }
 }
 
 /**
@@ -116,7 +133,7 @@ export function createLogger(
     },
     options.destination,
   );
-  return wrap(options.base ? p.child(allowList(options.base)) : p);
+  return new PinoLogger(options.base ? p.child(allowList(options.base)) : p);
 }
 
 /** Turns an unknown thrown value into log fields (name, scrubbed message and stack). */
