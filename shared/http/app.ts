@@ -258,9 +258,21 @@ export function createFunctionApp(options: FunctionAppOptions): RouteApp<AppEnv>
       throw problems.payloadTooLarge(options.bodyLimitBytes);
     },
   });
-  // A GET or HEAD request has no body (Fetch: a Request with one cannot be built), so there is
-  // nothing to limit; asking for `body` would only make the Node adapter build a full Request.
-  app.use((c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
+  // Asking a request for its `body` makes the Node adapter build a full WHATWG Request and stream
+  // the body through it, where the handler's own read would take the bytes directly. So:
+  // - a GET or HEAD request has no body (Fetch: a Request with one cannot be built): nothing to limit;
+  // - a declared length (and no Transfer-Encoding) is checked from the header, which is all Hono's
+  //   `bodyLimit` does in that case (the HTTP parser reads no more than the declared length);
+  // - anything else (a chunked body) is counted by `bodyLimit` as it streams.
+  app.use(function limitRequestBody(c, next) {
+    const method = c.req.method;
+    if (method === "GET" || method === "HEAD") return next();
+    const declared = c.req.header("content-length");
+    if (declared === undefined || c.req.header("transfer-encoding") !== undefined) return limitBody(c, next);
+    if (Number.parseInt(declared, 10) > options.bodyLimitBytes)
+      throw problems.payloadTooLarge(options.bodyLimitBytes);
+    return next();
+  });
 
   app.notFound((c) => problemResponse(problems.notFound(), c.get("requestId")));
   app.onError((err, c) => toProblem(err, c));
