@@ -1,5 +1,5 @@
 import { handle } from "hono/aws-lambda";
-import { parsePhone } from "../shared/accounts/phone";
+import { loadParsePhone } from "../shared/accounts/load-phone";
 import { REGISTER_DEPS, register } from "../shared/accounts/register";
 import { invalidField } from "../shared/errors";
 import { defineAccountFunction } from "../shared/http/account-function";
@@ -25,7 +25,7 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
   });
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    const phone = parsePhone(body.phone);
+    const phone = (await loadParsePhone())(body.phone);
     if (!phone.ok) throw invalidField("phone", "is not a possible phone number", "invalid_phone");
     const { id } = await register(await kit.deps(...REGISTER_DEPS), kit.kind, {
       firstName: body.first_name,

@@ -1,6 +1,6 @@
 import { handle } from "hono/aws-lambda";
 import type * as z from "zod";
-import { parsePhone } from "../shared/accounts/phone";
+import { loadParsePhone } from "../shared/accounts/load-phone";
 import { SEND_PHONE_OTP_DEPS, sendPhoneOtp } from "../shared/accounts/send-phone-otp";
 import { invalidField } from "../shared/errors";
 import { defineAccountFunction } from "../shared/http/account-function";
@@ -37,7 +37,7 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
       requested = kit.body(c, { json: () => c.req.valid("json"), form: () => c.req.valid("form") });
     let phone: string | null = null;
     if (requested.phone !== undefined) {
-      const parsed = parsePhone(requested.phone);
+      const parsed = (await loadParsePhone())(requested.phone);
       if (!parsed.ok) throw invalidPhone("is not a possible phone number");
       if (!parsed.valid) throw invalidPhone("is not an assigned number that can receive SMS");
       phone = parsed.e164;

@@ -1,5 +1,5 @@
 import { handle } from "hono/aws-lambda";
-import { parsePhone } from "../shared/accounts/phone";
+import { loadParsePhone } from "../shared/accounts/load-phone";
 import { UPDATE_PROFILE_DEPS, updateProfile } from "../shared/accounts/update-profile";
 import { invalidField } from "../shared/errors";
 import { defineAccountFunction, profileBody } from "../shared/http/account-function";
@@ -27,7 +27,7 @@ export const createApp = defineAccountFunction(spec, (app, kit) => {
     const body = c.req.valid("json");
     let phone: { e164: string; country: string | null } | undefined;
     if (body.phone !== undefined) {
-      const parsed = parsePhone(body.phone);
+      const parsed = (await loadParsePhone())(body.phone);
       if (!parsed.ok) throw invalidField("phone", "is not a possible phone number", "invalid_phone");
       phone = { e164: parsed.e164, country: parsed.country };
     }

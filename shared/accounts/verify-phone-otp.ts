@@ -3,7 +3,7 @@ import { AuthError } from "../errors";
 import type { UserPatch } from "../ports/user-store";
 import type { DepsOf } from "./deps";
 import { redisKeys } from "./keys";
-import { parsePhone } from "./phone";
+import { loadParsePhone } from "./load-phone";
 import { OTP_MAX_ATTEMPTS, OTP_TTL_SECONDS, type OtpRecord, otpPhoneAad } from "./send-phone-otp";
 import { invalidateProfile, missingToken, type Principal } from "./sessions";
 import { updateWithRetry } from "./update-with-retry";
@@ -79,7 +79,7 @@ export async function verifyPhoneOtp(
     const patch: UserPatch = {};
     if (profile.phone !== phone) {
       Object.assign(patch, await sealChanges(deps.ring, kind, current, { phone }));
-      const parsed = parsePhone(phone);
+      const parsed = (await loadParsePhone())(phone);
       if (parsed.ok) patch.country = parsed.country;
     }
     if (!current.phoneVerified || patch.phone !== undefined) patch.phoneVerified = true;
