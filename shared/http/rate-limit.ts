@@ -1,4 +1,4 @@
-import { Ratelimit } from "@upstash/ratelimit";
+import type { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis";
 import type { Context, MiddlewareHandler } from "hono";
 import {
@@ -166,7 +166,48 @@ function refusal(refused: Extract<Check, { ok: true }>[], nowMs: number): AuthEr
   });
 }
 
-async function runCheck(limiter: Ratelimit, identifier: string): Promise<Check> {
+/** What a check needs of a limiter: `Ratelimit.limit`. */
+type Limiter = Pick<Ratelimit, "limit">;
+
+/** A sliding-window limit as `@upstash/ratelimit` keeps it, and the per-instance cache of refusals. */
+interface LimiterSpec {
+  redis: Redis;
+  policy: RateLimitPolicy;
+  /** Key prefix, `<prefix>rl:<policy name>`. */
+  prefix: string;
+  /** Milliseconds a check may take before the library reports `reason: "timeout"`. */
+  timeoutMs: number;
+  ephemeralCacheEntries: number;
+}
+
+/**
+ * A `@upstash/ratelimit` sliding-window limiter, built on its first check: the library (and its
+ * share of a cold start) is loaded only by a request that uses it. An authenticated request counts
+ * its limits inside the session check's script (`session-check.ts`) and never does.
+ */
+function lazyLimiter(spec: LimiterSpec): Limiter {
+  let built: Promise<Ratelimit> | undefined;
+  const build = async () => {
+    const { Ratelimit } = await import("@upstash/ratelimit");
+    return new Ratelimit({
+      redis: spec.redis,
+      limiter: Ratelimit.slidingWindow(spec.policy.limit, `${spec.policy.windowSeconds} s`),
+      prefix: spec.prefix,
+      timeout: spec.timeoutMs,
+      ephemeralCache: new BoundedMap(spec.ephemeralCacheEntries),
+      analytics: false,
+      enableTelemetry: false,
+    });
+  };
+  return {
+    async limit(identifier) {
+      built ??= build();
+      return (await built).limit(identifier);
+    },
+  };
+}
+
+async function runCheck(limiter: Limiter, identifier: string): Promise<Check> {
   try {
     const r = await limiter.limit(identifier);
     // The library resolves `{success: true, reason: "timeout"}` when Redis is slow: not a verdict.
@@ -180,7 +221,8 @@ async function runCheck(limiter: Ratelimit, identifier: string): Promise<Check> 
 
 /**
  * Builds the rate limiters: one `@upstash/ratelimit` sliding-window limiter per policy (and one for
- * the global per-address policy), created once, with Redis keys under `<prefix>rl:<policy>:`.
+ * the global per-address policy), each built on its first check, with Redis keys under
+ * `<prefix>rl:<policy>:`.
  *
  * Subjects: `ip:<address>` (IPv6 by /64, see `rateLimitSubject`) for address-keyed policies and
  * for the global limit; `user:<userId>` for user-keyed ones. Limits are per policy and subject
@@ -222,17 +264,15 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
   }
   const cacheEntries = options.ephemeralCacheEntries ?? 10_000;
   const build = (name: string, policy: RateLimitPolicy) =>
-    new Ratelimit({
+    lazyLimiter({
       redis,
-      limiter: Ratelimit.slidingWindow(policy.limit, `${policy.windowSeconds} s`),
+      policy,
       prefix: `${prefix}rl:${name}`,
-      timeout: timeoutMs,
-      ephemeralCache: new BoundedMap(cacheEntries),
-      analytics: false,
-      enableTelemetry: false,
+      timeoutMs,
+      ephemeralCacheEntries: cacheEntries,
     });
   const globalLimiter = build(GLOBAL_POLICY_NAME, policies.global);
-  const limiters = new Map<string, Ratelimit>();
+  const limiters = new Map<string, Limiter>();
   for (const [name, policy] of Object.entries(policies.routes)) limiters.set(name, build(name, policy));
   /** Global checks started before authentication, per request (a Context lives for one request). */
   const started = new WeakMap<Context<AppEnv>, Promise<Check>>();
@@ -413,14 +453,12 @@ export function createAddressLimit(options: AddressLimitOptions): AddressLimit {
   if (policy.key !== "ip") throw new Error(`createAddressLimit: ${policyName} must be keyed by address`);
   if (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1)
     throw new Error("createAddressLimit: timeoutMs must be a positive integer");
-  const limiter = new Ratelimit({
+  const limiter = lazyLimiter({
     redis: options.redis,
-    limiter: Ratelimit.slidingWindow(policy.limit, `${policy.windowSeconds} s`),
+    policy,
     prefix: `${options.prefix}rl:${policyName}`,
-    timeout: options.timeoutMs,
-    ephemeralCache: new BoundedMap(options.ephemeralCacheEntries ?? 10_000),
-    analytics: false,
-    enableTelemetry: false,
+    timeoutMs: options.timeoutMs,
+    ephemeralCacheEntries: options.ephemeralCacheEntries ?? 10_000,
   });
   const enforce = async (c: Context<AppEnv>): Promise<Record<string, string>> => {
     const check = await runCheck(limiter, `ip:${rateLimitSubject(c.get("clientAddress"))}`);

@@ -10,11 +10,20 @@ import { startTestServer, type TestServer } from "../helpers/local-server";
  * What a token-only function loads on a cold start: a fresh Node process imports the profile
  * function and makes its first authenticated request (cache miss: store read) against the real
  * local stand-ins, while a loader hook records every module resolved. The password hasher (native
- * or WASM), zxcvbn's dictionaries and the QStash client are for other paths and must not load.
+ * or WASM), zxcvbn's dictionaries, the QStash client, the phone parser's metadata and
+ * `@upstash/ratelimit` (an authenticated read counts its limits in the session check's script) are
+ * for other paths and must not load.
  */
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "../..");
-const FORBIDDEN = [/@node-rs\/argon2/, /\/hash-wasm\//, /@zxcvbn-ts/, /@upstash\/qstash/];
+const FORBIDDEN = [
+  /@node-rs\/argon2/,
+  /\/hash-wasm\//,
+  /@zxcvbn-ts/,
+  /@upstash\/qstash/,
+  /libphonenumber-js/,
+  /@upstash\/ratelimit/,
+];
 
 let server: TestServer;
 beforeAll(async () => {
@@ -42,7 +51,7 @@ async function coldStart(modulePath: string, requestPath: string, init: RequestI
 }
 
 describe("cold start of the profile function", () => {
-  it("imports and serves a first authenticated read without the hasher, zxcvbn or the QStash client", async () => {
+  it("imports and serves a first authenticated read without the hasher, zxcvbn, the QStash client, the phone parser or the rate-limit library", async () => {
     const user = await signUpVerified(server, "User1", newUser());
     const tokens = await login(server, "User1", user);
     const { status, modules } = await coldStart("functions/profile", "/User1/", {
