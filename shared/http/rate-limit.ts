@@ -14,6 +14,7 @@ import type { AppEnv } from "./app";
 import { rateLimitSubject } from "./client-address";
 import { problems } from "./problem";
 import { setResponseHeaders } from "./response-headers";
+import type { SlidingWindowSpec } from "./sliding-window";
 
 /** Options of {@link createRateLimits}. */
 export interface RateLimitsOptions {
@@ -169,36 +170,18 @@ function refusal(refused: Extract<Check, { ok: true }>[], nowMs: number): AuthEr
 /** What a check needs of a limiter: `Ratelimit.limit`. */
 type Limiter = Pick<Ratelimit, "limit">;
 
-/** A sliding-window limit as `@upstash/ratelimit` keeps it, and the per-instance cache of refusals. */
-interface LimiterSpec {
-  redis: Redis;
-  policy: RateLimitPolicy;
-  /** Key prefix, `<prefix>rl:<policy name>`. */
-  prefix: string;
-  /** Milliseconds a check may take before the library reports `reason: "timeout"`. */
-  timeoutMs: number;
-  ephemeralCacheEntries: number;
-}
-
 /**
  * A `@upstash/ratelimit` sliding-window limiter, built on its first check: the library (and its
  * share of a cold start) is loaded only by a request that uses it. An authenticated request counts
  * its limits inside the session check's script (`session-check.ts`) and never does.
  */
-function lazyLimiter(spec: LimiterSpec): Limiter {
-  let built: Promise<Ratelimit> | undefined;
-  const build = async () => {
-    const { Ratelimit } = await import("@upstash/ratelimit");
-    return new Ratelimit({
-      redis: spec.redis,
-      limiter: Ratelimit.slidingWindow(spec.policy.limit, `${spec.policy.windowSeconds} s`),
-      prefix: spec.prefix,
-      timeout: spec.timeoutMs,
-      ephemeralCache: new BoundedMap(spec.ephemeralCacheEntries),
-      analytics: false,
-      enableTelemetry: false,
+function lazyLimiter(spec: Omit<SlidingWindowSpec, "ephemeralCache">, cacheEntries: number): Limiter {
+  let built: Promise<Limiter> | undefined;
+  const build = async () =>
+    (await import("./sliding-window")).createSlidingWindowLimiter({
+      ...spec,
+      ephemeralCache: new BoundedMap(cacheEntries),
     });
-  };
   return {
     async limit(identifier) {
       built ??= build();
@@ -264,13 +247,7 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
   }
   const cacheEntries = options.ephemeralCacheEntries ?? 10_000;
   const build = (name: string, policy: RateLimitPolicy) =>
-    lazyLimiter({
-      redis,
-      policy,
-      prefix: `${prefix}rl:${name}`,
-      timeoutMs,
-      ephemeralCacheEntries: cacheEntries,
-    });
+    lazyLimiter({ redis, policy, prefix: `${prefix}rl:${name}`, timeoutMs }, cacheEntries);
   const globalLimiter = build(GLOBAL_POLICY_NAME, policies.global);
   const limiters = new Map<string, Limiter>();
   for (const [name, policy] of Object.entries(policies.routes)) limiters.set(name, build(name, policy));
@@ -453,13 +430,15 @@ export function createAddressLimit(options: AddressLimitOptions): AddressLimit {
   if (policy.key !== "ip") throw new Error(`createAddressLimit: ${policyName} must be keyed by address`);
   if (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1)
     throw new Error("createAddressLimit: timeoutMs must be a positive integer");
-  const limiter = lazyLimiter({
-    redis: options.redis,
-    policy,
-    prefix: `${options.prefix}rl:${policyName}`,
-    timeoutMs: options.timeoutMs,
-    ephemeralCacheEntries: options.ephemeralCacheEntries ?? 10_000,
-  });
+  const limiter = lazyLimiter(
+    {
+      redis: options.redis,
+      policy,
+      prefix: `${options.prefix}rl:${policyName}`,
+      timeoutMs: options.timeoutMs,
+    },
+    options.ephemeralCacheEntries ?? 10_000,
+  );
   const enforce = async (c: Context<AppEnv>): Promise<Record<string, string>> => {
     const check = await runCheck(limiter, `ip:${rateLimitSubject(c.get("clientAddress"))}`);
     const nowMs = Date.now();
