@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { type BuildResult, build, type Metafile } from "esbuild-sst";
+import type { BuildResult, Metafile } from "esbuild-sst";
 import {
   buildManifest,
   type FunctionSpec,
@@ -13,8 +13,14 @@ import {
 } from "../../infra/functions";
 import { startRedisServer } from "../../infra/local/redis-server";
 import { startUpstashBridge } from "../../infra/local/upstash-bridge";
-import { sstFunctionBuildOptions } from "../build/sst-esbuild";
-import { GENEROUS_RATE_LIMITS, testEnv } from "../helpers/env";
+import {
+  type BundleRun,
+  buildFunctionBundle,
+  bundledFunctionEnv,
+  bundleEntry,
+  runBundledRequest,
+  writeBundleRunner,
+} from "../helpers/bundled-functions";
 
 /**
  * Cold start per deployed function, beside an all-in-one bundle of the whole API (DESIGN.md
@@ -89,99 +95,37 @@ async function bundle(
   fn: Pick<FunctionSpec, "module" | "nodeInstall" | "copyFiles">,
   nodejs: { splitting: boolean; minify: boolean } = NODEJS_BUILD,
 ): Promise<Built> {
-  const options = (install: readonly string[]) => ({
-    ...sstFunctionBuildOptions(fn, {
-      root,
-      outdir: join(out, name),
-      runtime: LAMBDA_NODE_RUNTIME,
-      nodejs: { install, ...nodejs },
-    }),
-    absWorkingDir: root,
-    sourcemap: false,
-    write: true,
-  });
+  const outdir = join(out, name);
   let result: BuildResult<{ metafile: true }>;
   let sstBuild: Built["sstBuild"] = "ok";
   try {
-    result = await build({ ...options(fn.nodeInstall ?? []), metafile: true });
+    result = await buildFunctionBundle(fn, outdir, nodejs);
   } catch {
     sstBuild = "FAILS";
-    result = await build({
-      ...options([...(fn.nodeInstall ?? []), DIAGNOSTIC_EXTERNAL]),
-      metafile: true,
-    });
-  }
-  // The bundle root is the Lambda's working directory: SST copies `copyFiles` there.
-  for (const file of fn.copyFiles ?? []) {
-    const to = join(out, name, file.to);
-    mkdirSync(dirname(to), { recursive: true });
-    copyFileSync(join(root, file.from), to);
+    result = await buildFunctionBundle(fn, outdir, nodejs, [...(fn.nodeInstall ?? []), DIAGNOSTIC_EXTERNAL]);
   }
   const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".mjs"));
-  // With splitting, dynamically imported modules are entry points of their own chunks too: the
-  // function's entry is the `bundle.mjs` SST names it (`entryNames: "bundle"`).
-  const entryOut =
-    outputs.find((f) => f.endsWith("/bundle.mjs")) ??
-    outputs.find((f) => result.metafile.outputs[f]?.entryPoint) ??
-    "";
+  const entry = bundleEntry(result);
   const size = (files: string[]) => files.reduce((n, f) => n + readFileSync(join(root, f)).length, 0);
   return {
-    entry: join(root, entryOut),
+    entry,
     totalBytes: size(outputs),
-    eagerBytes: size(eagerOutputs(result.metafile, entryOut)),
+    eagerBytes: size(eagerOutputs(result.metafile, relative(root, entry))),
     gzipBytes: gzipSync(Buffer.concat(outputs.map((f) => readFileSync(join(root, f))))).length,
     sstBuild,
   };
 }
 
 /** Child process: import the bundle, send one request through its app, print the timings as JSON. */
-const runner = join(out, "run.mjs");
-writeFileSync(
-  runner,
-  `const [bundle, method, path] = process.argv.slice(2);
-const t0 = performance.now();
-const mod = await import(bundle);
-const t1 = performance.now();
-const body = method === "GET" ? undefined : "{}";
-const headers = body ? { "content-type": "application/json" } : {};
-const res = await mod.app.fetch(new Request("https://bench.example.test" + path, { method, headers, body }));
-await res.arrayBuffer();
-const t2 = performance.now();
-process.stdout.write(JSON.stringify({ importMs: t1 - t0, requestMs: t2 - t1, status: res.status }));
-process.exit(0);
-`,
-);
-
-interface Run {
-  importMs: number;
-  requestMs: number;
-  status: number;
-}
-
-/**
- * One fresh process. Asynchronous on purpose: the Upstash bridge the child talks to runs in this
- * process, and a synchronous spawn would block it for the child's whole life.
- */
-function runOnce(
+const runner = writeBundleRunner(out);
+type Run = BundleRun;
+const runOnce = (
   env: NodeJS.ProcessEnv,
   entry: string,
   method: string,
   path: string,
   nodeArgs: readonly string[] = [],
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // In the bundle's directory, as on Lambda (the docs function reads its copied `openapi.json`).
-    execFile(
-      process.execPath,
-      [...nodeArgs, runner, entry, method, path],
-      { env, cwd: dirname(entry) },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`${relative(root, entry)} ${method} ${path}: ${stderr.slice(0, 800)}`));
-        else resolve(JSON.parse(stdout) as Run);
-      },
-    );
-  });
-}
+): Promise<Run> => runBundledRequest(runner, env, entry, method, path, nodeArgs);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
@@ -192,26 +136,7 @@ const bridge = await startUpstashBridge({
   token: randomBytes(24).toString("base64url"),
 });
 try {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...testEnv({
-      UPSTASH_REDIS_REST_URL: bridge.url,
-      UPSTASH_REDIS_REST_TOKEN: bridge.token,
-      DATA_DIR: join(out, "data"),
-      APP_URL: "https://bench.example.test",
-      RATE_LIMITS: GENEROUS_RATE_LIMITS,
-      QSTASH_URL: "http://127.0.0.1:9",
-      QSTASH_TOKEN: "bench",
-      QSTASH_CURRENT_SIGNING_KEY: `sig_${randomBytes(16).toString("hex")}`,
-      QSTASH_NEXT_SIGNING_KEY: `sig_${randomBytes(16).toString("hex")}`,
-      RESEND_API_KEY: "re_bench",
-      RESEND_BASE_URL: "http://127.0.0.1:9",
-      TWILIO_SID: `AC${randomBytes(16).toString("hex")}`,
-      TWILIO_AUTH_TOKEN: randomBytes(16).toString("hex"),
-      TWILIO_NUMBER: "+15005550006",
-    }),
-  };
-  mkdirSync(join(out, "data"), { recursive: true });
+  const env = bundledFunctionEnv({ upstash: bridge, dataDir: join(out, "data") });
   // The docs function serves the document `npm run openapi` generates before a deploy.
   await execFileAsync(process.execPath, ["--import", "tsx", join(root, "infra/write-openapi.ts")], {
     cwd: root,
