@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { sourceFiles } from "../helpers/source-files";
 
 /**
  * The dependency rules of DESIGN.md §2, checked on the import graph of `functions/ shared/ infra/`
@@ -14,14 +15,6 @@ import { describe, expect, it } from "vitest";
  */
 const root = join(import.meta.dirname, "../..");
 const DIRS = ["functions", "shared", "infra"];
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(join(root, dir)).flatMap((entry) => {
-    const path = `${dir}/${entry}`;
-    if (statSync(join(root, path)).isDirectory()) return sourceFiles(path);
-    return path.endsWith(".ts") ? [path] : [];
-  });
-}
 
 const files = DIRS.flatMap(sourceFiles);
 const known = new Set(files);

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BuildFailure, type BuildResult, build, type Metafile } from "esbuild-sst";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +8,7 @@ import {
   LAMBDA_NODE_RUNTIME,
   LAMBDA_NODEJS_BUILD,
 } from "../../infra/functions";
+import { sourceFiles } from "../helpers/source-files";
 import { SST_TARGET_BY_RUNTIME, SST_VERSION, sstFunctionBuildOptions } from "./sst-esbuild";
 
 /**
@@ -198,15 +199,6 @@ describe("what a function runs at import", () => {
   });
 });
 
-/** Every `.ts` file under `dir` (relative to the repository root). */
-function sources(dir: string): string[] {
-  return readdirSync(join(root, dir)).flatMap((entry) => {
-    const path = `${dir}/${entry}`;
-    if (statSync(join(root, path)).isDirectory()) return sources(path);
-    return path.endsWith(".ts") ? [path] : [];
-  });
-}
-
 describe("lazy loading survives bundling", () => {
   it("imports a bundled package dynamically nowhere (only the native packages SST installs beside the bundle)", () => {
     // In an esbuild chunk, `await import("pkg")` of a CommonJS package (e.g. @upstash/ratelimit,
@@ -214,7 +206,7 @@ describe("lazy loading survives bundling", () => {
     // works under Node and tsx, where the tests run, and is undefined in the deployed bundle. Load
     // such a package lazily through a module of this repository that imports it statically.
     const external = new Set(manifest.flatMap((fn) => fn.nodeInstall ?? []));
-    const offenders = ["functions", "shared"].flatMap(sources).flatMap((file) =>
+    const offenders = ["functions", "shared"].flatMap(sourceFiles).flatMap((file) =>
       [...readFileSync(join(root, file), "utf8").matchAll(/import\(\s*["'`]([^."'`][^"'`]*)["'`]\s*\)/g)]
         .map((m) => m[1] ?? "")
         .filter((pkg) => !external.has(pkg))

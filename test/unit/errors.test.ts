@@ -1,17 +1,10 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AuthError, bearerChallenge, ERRORS, isErrorCode } from "../../shared/errors";
+import { sourceFiles } from "../helpers/source-files";
 
 const root = join(import.meta.dirname, "../..");
-
-function sources(dir: string): string[] {
-  return readdirSync(join(root, dir)).flatMap((entry) => {
-    const path = `${dir}/${entry}`;
-    if (statSync(join(root, path)).isDirectory()) return sources(path);
-    return path.endsWith(".ts") ? [path] : [];
-  });
-}
 
 describe("the error catalogue", () => {
   it("gives every code an error status, a detail, and every 401 a bearer challenge", () => {
@@ -41,7 +34,7 @@ describe("the error catalogue", () => {
   it("is the only source of codes: every construction site in functions/ shared/ infra/ names a catalogue code", () => {
     const sites: { file: string; code: string }[] = [];
     const dynamic: string[] = [];
-    for (const file of ["functions", "shared", "infra"].flatMap(sources)) {
+    for (const file of ["functions", "shared", "infra"].flatMap(sourceFiles)) {
       if (file === "shared/errors.ts") continue;
       const text = readFileSync(join(root, file), "utf8");
       for (const m of text.matchAll(/new AuthError\(\s*([^,)\s]+)/g)) {
